@@ -1,0 +1,1 @@
+"""Channel adapters: translate between a platform and the core's messages, and send."""

@@ -1,0 +1,1 @@
+"""The application: dialogs, web app (webhooks, admin API), scheduled jobs and the CLI."""

@@ -1,0 +1,59 @@
+"""The `loyalty` command line (Typer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot.settings import SettingsError
+from core.errors import ConfigError
+
+app = typer.Typer(help="A chat-first loyalty programme for LINE and Telegram.",
+                  no_args_is_help=True, add_completion=False)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def configured(build: Callable[[], T]) -> T:
+    """Run `build`; a bad setting or programme file exits 2 with the file and field named."""
+    try:
+        return build()
+    except (SettingsError, ConfigError) as exc:
+        err.print(f"[red]configuration error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest migration."""
+    from bot.bootstrap import bootstrap
+
+    services = configured(lambda: bootstrap(migrate=True))
+    typer.echo(f"database up to date ({services.database.dialect})")
+    services.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Migrate if needed, then run the web app (webhooks, admin API) and the scheduler."""
+    import uvicorn
+
+    from bot.bootstrap import bootstrap
+    from bot.web import create_app
+
+    services = configured(lambda: bootstrap(migrate=True))
+    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

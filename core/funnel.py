@@ -1,0 +1,81 @@
+"""The sales funnel: events, forward-only stage moves, and the counts kept for stats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from core.models import Event, FunnelDaily, Member, StageEntry
+from core.programme import STAGES, Programme
+from core.timeutil import local_day
+from core.uow import increment
+
+STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
+
+
+def log_event(
+    session: Session,
+    *,
+    member: Member | None,
+    channel: str,
+    type: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    campaign_id: int | None = None,
+    variant: str | None = None,
+) -> Event:
+    """Append an interaction to the event log with the member's stage at the time."""
+    event = Event(
+        member_id=member.id if member else None,
+        channel=channel,
+        type=type,
+        stage=member.stage if member else "awareness",
+        campaign_id=campaign_id,
+        variant=variant,
+        payload=payload or {},
+        created_at=now,
+    )
+    session.add(event)
+    if member is not None:
+        member.last_activity_at = now
+    return event
+
+
+def advance_stage(
+    session: Session,
+    *,
+    member: Member,
+    to: str,
+    channel: str,
+    now: datetime,
+    programme: Programme,
+) -> list[str]:
+    """Move the member forward to stage `to`; stages only move forward.
+
+    Stages skipped on the way (a first purchase straight after sign-up passes `decision`)
+    are entered at the same time, so every member who entered k+1 also entered k and
+    conversion k→k+1 is a plain ratio. Returns the stages newly entered."""
+    if to not in STAGE_RANK:
+        raise ValueError(f"unknown stage {to!r}")
+    current = STAGE_RANK.get(member.stage, -1)  # a brand-new member has no stage yet
+    entered = [stage for stage in STAGES if current < STAGE_RANK[stage] <= STAGE_RANK[to]]
+    if not entered:
+        return []
+    day = local_day(now, programme.zone)
+    for stage in entered:
+        session.add(StageEntry(member_id=member.id, stage=stage, channel=channel, entered_at=now))
+        increment(session, FunnelDaily, {"day": day, "stage": stage, "channel": channel}, "entered")
+    member.stage = to
+    member.stage_at = now
+    return entered
+
+
+def stage_entries(session: Session, member_id: int) -> dict[str, datetime]:
+    rows = session.exec(select(StageEntry).where(StageEntry.member_id == member_id)).all()
+    return {row.stage: row.entered_at for row in rows}
+
+
+def stage_at_least(member: Member, stage: str) -> bool:
+    return STAGE_RANK[member.stage] >= STAGE_RANK[stage]

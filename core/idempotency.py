@@ -1,0 +1,100 @@
+"""Run a use case at most once per idempotency key; a repeat returns the first result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from core.errors import IdempotencyConflict, InvalidInput
+from core.models import IdempotencyRecord
+from core.uow import commit, discard_increments
+
+R = TypeVar("R", bound=BaseModel)
+
+MAX_KEY_LENGTH = 200
+_ATTEMPTS = 4
+
+
+def fingerprint(operation: str, request: dict[str, Any]) -> str:
+    body = json.dumps({"op": operation, "request": request}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def run_once(
+    session: Session,
+    *,
+    key: str | None,
+    operation: str,
+    request: dict[str, Any],
+    result_type: type[R],
+    now: datetime,
+    work: Callable[[], R],
+) -> R:
+    """Run `work` in one transaction and commit; with a key, only the first run has effect.
+
+    `work` may run again after a unique-constraint race, so it must read what it needs.
+
+    The key is claimed before the work starts, so on PostgreSQL a concurrent duplicate
+    waits on the key's unique index and then reads the first result instead of redoing it.
+    The same key with a different request raises IdempotencyConflict."""
+    if key is None:
+        return _run(session, work)
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"idempotency key must be 1–{MAX_KEY_LENGTH} characters")
+    print_ = fingerprint(operation, request)
+    for attempt in range(_ATTEMPTS):
+        try:
+            existing = session.get(IdempotencyRecord, key)
+            if existing is not None:
+                session.rollback()
+                if existing.fingerprint != print_ or existing.operation != operation:
+                    raise IdempotencyConflict(
+                        "this idempotency key was used for a different request", key=key
+                    )
+                return result_type.model_validate(existing.result)
+            record = IdempotencyRecord(
+                key=key, operation=operation, fingerprint=print_, result={}, created_at=now
+            )
+            session.add(record)
+            session.flush()
+            result = work()
+            record.result = result.model_dump(mode="json")
+            commit(session)
+            return result
+        except IntegrityError:
+            session.rollback()
+            discard_increments(session)
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except BaseException:
+            session.rollback()
+            discard_increments(session)
+            raise
+    raise AssertionError("unreachable")
+
+
+def _run(session: Session, work: Callable[[], R]) -> R:
+    """Run and commit; a unique-constraint race (two first contacts at once) reruns the work,
+    which then finds what the other transaction wrote."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            result = work()
+            commit(session)
+            return result
+        except IntegrityError:
+            session.rollback()
+            discard_increments(session)
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except BaseException:
+            session.rollback()
+            discard_increments(session)
+            raise
+    raise AssertionError("unreachable")

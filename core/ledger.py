@@ -1,0 +1,206 @@
+"""The points ledger's primitives, used inside use cases that hold the member's row lock.
+
+Every positive entry is a lot (`remaining`, `expires_at`, `pending`); spends, expiry and
+reversals draw lots down oldest first, so the sum of remaining equals the cached balance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from core.errors import InsufficientPoints, InvalidInput, MemberErased, MemberNotFound
+from core.models import LedgerEntry, Member
+from core.programme import Programme
+from core.timeutil import add_months, local_day, start_of_local_day
+
+ACTIVITY_SOURCES = ("checkin", "referral", "survey")
+
+
+def lock_member(session: Session, member_id: int, *, allow_erased: bool = False) -> Member:
+    """The member's row, locked for the rest of the transaction (all ledger changes of one
+    member queue here on PostgreSQL; SQLite's IMMEDIATE transactions serialise anyway)."""
+    member = session.exec(
+        select(Member)
+        .where(Member.id == member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the row as of the lock, not a stale copy
+    ).one_or_none()
+    if member is None:
+        raise MemberNotFound("no such member", member_id=member_id)
+    if member.erased_at is not None and not allow_erased:
+        raise MemberErased("this member's data was erased", member_id=member_id)
+    return member
+
+
+def credit(
+    session: Session,
+    *,
+    member: Member,
+    amount: int,
+    kind: str,
+    source: str,
+    reason: str,
+    actor: str,
+    key: str,
+    now: datetime,
+    programme: Programme,
+    pending_until: datetime | None = None,
+    purchase_id: int | None = None,
+) -> LedgerEntry:
+    """Add a lot of `amount` points; it expires per the programme and may start pending."""
+    if amount <= 0:
+        raise InvalidInput("points to credit must be positive", amount=amount)
+    months = programme.expiry.months
+    pending = pending_until is not None and pending_until > now
+    entry = LedgerEntry(
+        member_id=member.id,
+        amount=amount,
+        kind=kind,
+        source=source,
+        reason=reason[:200],
+        actor=actor[:100],
+        idempotency_key=key,
+        remaining=amount,
+        pending=pending,
+        available_at=pending_until if pending else now,
+        expires_at=add_months(now, months) if months else None,
+        purchase_id=purchase_id,
+        created_at=now,
+    )
+    session.add(entry)
+    member.points_balance += amount
+    if pending:
+        member.points_pending += amount
+    if kind == "earn":
+        member.points_earned_total += amount
+    return entry
+
+
+def debit(
+    session: Session,
+    *,
+    member: Member,
+    amount: int,
+    kind: str,
+    source: str,
+    reason: str,
+    actor: str,
+    key: str,
+    now: datetime,
+    include_pending: bool = False,
+    first_lot_id: int | None = None,
+) -> LedgerEntry:
+    """Take `amount` points from the member's lots, oldest-expiring first.
+
+    Raises InsufficientPoints when the spendable balance does not cover it."""
+    if amount <= 0:
+        raise InvalidInput("points to debit must be positive", amount=amount)
+    release_due(session, member=member, now=now)
+    lots = _open_lots(session, member.id or 0, include_pending=include_pending)
+    if first_lot_id is not None:
+        lots.sort(key=lambda lot: lot.id != first_lot_id)
+    available = sum(lot.remaining for lot in lots)
+    if available < amount:
+        raise InsufficientPoints(
+            "not enough points", needed=amount, available=spendable(member)
+        )
+    left = amount
+    for lot in lots:
+        taken = min(lot.remaining, left)
+        lot.remaining -= taken
+        if lot.pending:
+            member.points_pending -= taken
+        left -= taken
+        if left == 0:
+            break
+    entry = LedgerEntry(
+        member_id=member.id,
+        amount=-amount,
+        kind=kind,
+        source=source,
+        reason=reason[:200],
+        actor=actor[:100],
+        idempotency_key=key,
+        created_at=now,
+    )
+    session.add(entry)
+    member.points_balance -= amount
+    return entry
+
+
+def spendable(member: Member) -> int:
+    return member.points_balance - member.points_pending
+
+
+def release_due(session: Session, *, member: Member, now: datetime) -> int:
+    """Make pending lots whose return window has passed spendable; returns points released."""
+    lots = session.exec(
+        select(LedgerEntry).where(
+            LedgerEntry.member_id == member.id,
+            col(LedgerEntry.pending).is_(True),
+            col(LedgerEntry.available_at) <= now,
+        )
+    ).all()
+    released = 0
+    for lot in lots:
+        lot.pending = False
+        released += lot.remaining
+    member.points_pending -= released
+    return released
+
+
+def expired_lots(session: Session, *, member_id: int, now: datetime) -> list[LedgerEntry]:
+    return list(
+        session.exec(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.member_id == member_id,
+                LedgerEntry.remaining > 0,
+                col(LedgerEntry.expires_at) <= now,
+            )
+            .order_by(col(LedgerEntry.expires_at), col(LedgerEntry.id))
+        ).all()
+    )
+
+
+def activity_points_today(
+    session: Session, *, member: Member, now: datetime, programme: Programme
+) -> int:
+    """Points the member earned today (their local day) from capped activities."""
+    tz = programme.zone
+    since = start_of_local_day(local_day(now, tz), tz)
+    total = session.exec(
+        select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.member_id == member.id,
+            col(LedgerEntry.source).in_(ACTIVITY_SOURCES),
+            LedgerEntry.amount > 0,
+            LedgerEntry.created_at >= since,
+        )
+    ).one()
+    return int(total)
+
+
+def capped_activity_points(
+    session: Session, *, member: Member, wanted: int, now: datetime, programme: Programme
+) -> int:
+    """How much of `wanted` activity points the daily cap still allows."""
+    room = programme.caps.activity_points_per_day - activity_points_today(
+        session, member=member, now=now, programme=programme
+    )
+    return max(0, min(wanted, room))
+
+
+def _open_lots(session: Session, member_id: int, *, include_pending: bool) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(
+        LedgerEntry.member_id == member_id, LedgerEntry.remaining > 0
+    )
+    if not include_pending:
+        query = query.where(col(LedgerEntry.pending).is_(False))
+    # Oldest-expiring first; lots that never expire last; ties by age.
+    query = query.order_by(
+        col(LedgerEntry.expires_at).is_(None), col(LedgerEntry.expires_at), col(LedgerEntry.id)
+    )
+    return list(session.exec(query).all())

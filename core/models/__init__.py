@@ -1,0 +1,49 @@
+"""The database tables (SQLModel). Importing this package registers every table on the metadata."""
+
+from sqlmodel import SQLModel
+
+from core.models.coupons import CouponDefinition, CouponGrant
+from core.models.funnel import Event, FunnelDaily, StageEntry
+from core.models.members import ChannelIdentity, Member, MemberTag, format_member_number
+from core.models.ops import Admin, ApiToken, AuditLog, IdempotencyRecord, InboundUpdate
+from core.models.points import (
+    Checkin,
+    LedgerEntry,
+    Purchase,
+    QualifyingEntry,
+    Referral,
+    Refund,
+    TierChange,
+)
+from core.models.surveys import Survey, SurveyAnswer, SurveyProgress, SurveyQuestion
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Admin",
+    "ApiToken",
+    "AuditLog",
+    "ChannelIdentity",
+    "Checkin",
+    "CouponDefinition",
+    "CouponGrant",
+    "Event",
+    "FunnelDaily",
+    "IdempotencyRecord",
+    "InboundUpdate",
+    "LedgerEntry",
+    "Member",
+    "MemberTag",
+    "Purchase",
+    "QualifyingEntry",
+    "Referral",
+    "Refund",
+    "StageEntry",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyProgress",
+    "SurveyQuestion",
+    "TierChange",
+    "format_member_number",
+    "metadata",
+]

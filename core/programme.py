@@ -1,0 +1,471 @@
+"""The programme config (`loyalty.toml`): tiers, earn rules, coupons, surveys, automations.
+
+Built-in defaults describe a Taiwanese retail/café programme; a file overrides any part.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from core.errors import ConfigError
+
+STAGES = ("awareness", "interest", "decision", "action", "loyalty")
+Stage = Literal["awareness", "interest", "decision", "action", "loyalty"]
+# A text per locale ({"zh-TW": "…", "en": "…"}), or one string for every locale.
+Text = str | dict[str, str]
+
+
+def pick_text(text: Text, locale: str, fallback: str = "zh-TW") -> str:
+    """The text for `locale`, falling back to the programme language, then to any."""
+    if isinstance(text, str):
+        return text
+    for key in (locale, locale.split("-")[0], fallback, "en"):
+        if key in text:
+            return text[key]
+    return next(iter(text.values()), "")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tier(Section):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    name: Text
+    threshold: Annotated[int, Field(ge=0)]
+    multiplier: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(1)
+    birthday_points: Annotated[int, Field(ge=0)] = 0
+    benefits: list[Text] = []
+
+
+class Tiers(Section):
+    basis: Literal["spend", "growth"] = "spend"
+    window_months: Annotated[int, Field(ge=1, le=60)] = 12
+    review_warning_days: Annotated[int, Field(ge=0, le=365)] = 30
+    growth_per_checkin: Annotated[int, Field(ge=0)] = 10
+    growth_per_survey: Annotated[int, Field(ge=0)] = 30
+    growth_per_referral: Annotated[int, Field(ge=0)] = 50
+    levels: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Tiers:
+        if self.levels[0].threshold != 0:
+            raise ValueError("the first tier must have threshold 0 (every member starts there)")
+        thresholds = [tier.threshold for tier in self.levels]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("tier thresholds must be strictly increasing")
+        codes = [tier.code for tier in self.levels]
+        if len(codes) != len(set(codes)):
+            raise ValueError("tier codes must be unique")
+        return self
+
+    def by_code(self, code: str) -> Tier:
+        for tier in self.levels:
+            if tier.code == code:
+                return tier
+        return self.levels[0]
+
+    def for_value(self, value: int) -> Tier:
+        """The highest tier whose threshold `value` reaches."""
+        reached = self.levels[0]
+        for tier in self.levels:
+            if value >= tier.threshold:
+                reached = tier
+        return reached
+
+    def next_after(self, code: str) -> Tier | None:
+        codes = [tier.code for tier in self.levels]
+        index = codes.index(code) if code in codes else 0
+        return self.levels[index + 1] if index + 1 < len(self.levels) else None
+
+    def rank(self, code: str) -> int:
+        codes = [tier.code for tier in self.levels]
+        return codes.index(code) if code in codes else 0
+
+
+class Earn(Section):
+    points_per_unit: Annotated[Decimal, Field(gt=0, le=1000)] = Decimal(1)
+    """Points per one unit of currency spent (1 point per NT$1 by default)."""
+    min_amount: Annotated[int, Field(ge=0)] = 0
+    category_multipliers: dict[str, Annotated[Decimal, Field(ge=0, le=100)]] = {}
+
+
+class Expiry(Section):
+    months: Annotated[int, Field(ge=0, le=120)] = 12
+    """Earned points expire this many months after they were earned; 0 = never."""
+    warning_days: Annotated[int, Field(ge=0, le=365)] = 30
+
+
+class Caps(Section):
+    activity_points_per_day: Annotated[int, Field(ge=0)] = 200
+    """Points a member can earn per local day from check-ins, referrals and surveys together."""
+
+
+class Promotion(Section):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    name: Text
+    multiplier: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(2)
+    days_of_month: list[Annotated[int, Field(ge=1, le=31)]] = []
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = []
+    """0 = Monday … 6 = Sunday."""
+    starts: date | None = None
+    ends: date | None = None
+    tiers: list[str] = []
+
+    def applies(self, local_day: date, tier: str) -> bool:
+        if self.starts and local_day < self.starts:
+            return False
+        if self.ends and local_day > self.ends:
+            return False
+        if self.tiers and tier not in self.tiers:
+            return False
+        if self.days_of_month and local_day.day not in self.days_of_month:
+            return False
+        return not (self.weekdays and local_day.weekday() not in self.weekdays)
+
+
+class CheckinRule(Section):
+    points: Annotated[int, Field(ge=0)] = 5
+    streak_bonus_every: Annotated[int, Field(ge=0)] = 7
+    streak_bonus_points: Annotated[int, Field(ge=0)] = 30
+
+
+class ReferralRule(Section):
+    referrer_points: Annotated[int, Field(ge=0)] = 100
+    invitee_points: Annotated[int, Field(ge=0)] = 50
+    reward_on: Literal["signup", "first_purchase", "both"] = "signup"
+
+
+class FunnelRule(Section):
+    loyalty_window_days: Annotated[int, Field(ge=1)] = 180
+    at_risk_days: Annotated[int, Field(ge=1)] = 60
+    lapsed_days: Annotated[int, Field(ge=1)] = 180
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FunnelRule:
+        if self.lapsed_days <= self.at_risk_days:
+            raise ValueError("lapsed_days must be greater than at_risk_days")
+        return self
+
+
+class Eligibility(Section):
+    tiers: list[str] = []
+    stages: list[Stage] = []
+    segments: list[str] = []
+    new_members_days: Annotated[int, Field(ge=1)] | None = None
+    """Only members who signed up within this many days."""
+
+
+class CouponRule(Section):
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    title: Text
+    description: Text = ""
+    kind: Literal["amount_off", "percent_off", "spend_save", "free_item", "gift"]
+    value: Annotated[int, Field(ge=0)] = 0
+    min_spend: Annotated[int, Field(ge=0)] = 0
+    stock: Annotated[int, Field(ge=0)] | None = None
+    per_member_limit: Annotated[int, Field(ge=1)] = 1
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    valid_days: Annotated[int, Field(ge=1)] | None = None
+    points_cost: Annotated[int, Field(ge=0)] = 0
+    eligibility: Eligibility = Eligibility()
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CouponRule:
+        if self.kind == "percent_off" and not 1 <= self.value <= 100:
+            raise ValueError("a percent_off coupon needs a value between 1 and 100")
+        if self.kind in ("amount_off", "spend_save") and self.value <= 0:
+            raise ValueError(f"a {self.kind} coupon needs a positive value")
+        if self.kind == "spend_save" and self.min_spend <= self.value:
+            raise ValueError("a spend_save coupon needs min_spend greater than its value")
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class Question(Section):
+    key: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+    kind: Literal["nps", "rating", "choice", "text"]
+    text: Text
+    choices: list[Text] = []
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _choices(self) -> Question:
+        if self.kind == "choice" and len(self.choices) < 2:
+            raise ValueError("a choice question needs at least two choices")
+        if self.kind != "choice" and self.choices:
+            raise ValueError(f"a {self.kind} question takes no choices")
+        return self
+
+
+class SurveyRule(Section):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+    title: Text
+    reward_points: Annotated[int, Field(ge=0)] = 0
+    questions: list[Question] = Field(min_length=1)
+    active: bool = True
+
+
+AutomationKind = Literal[
+    "welcome",
+    "interest_nudge",
+    "coupon_expiry_reminder",
+    "post_purchase",
+    "birthday",
+    "member_day",
+    "win_back",
+    "tier_downgrade_warning",
+]
+
+
+class Automation(Section):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+    kind: AutomationKind
+    enabled: bool = True
+    stage: Stage | None = None
+    """The funnel stage the offer aims at (for reporting)."""
+    delay_days: Annotated[int, Field(ge=0)] = 0
+    period_days: Annotated[int, Field(ge=1)] = 365
+    """At most once per member per this many days."""
+    coupon: str | None = None
+    survey: str | None = None
+    message: Text = ""
+    send_at: time = time(10, 0)
+    """Local time of day the automation runs."""
+
+
+class QuietHours(Section):
+    start: time = time(21, 0)
+    end: time = time(9, 0)
+
+
+class FrequencyCap(Section):
+    max_messages: Annotated[int, Field(ge=0)] = 2
+    per_days: Annotated[int, Field(ge=1)] = 7
+
+
+class Consent(Section):
+    version: Annotated[str, Field(min_length=1, max_length=32)] = "2026-01"
+
+
+class Programme(Section):
+    name: Text = {"zh-TW": "會員中心", "en": "Members' Club"}
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "TWD"
+    timezone: str = "Asia/Taipei"
+    """Set from LOYALTY_TIMEZONE: the programme's days (check-ins, member day, stats)."""
+    locale: Literal["zh-TW", "en"] = "zh-TW"
+    """Set from LOYALTY_LOCALE: the language of members who have not chosen one."""
+    earn: Earn = Earn()
+    expiry: Expiry = Expiry()
+    pending_days: Annotated[int, Field(ge=0, le=365)] = 0
+    caps: Caps = Caps()
+    tiers: Tiers = Field(default_factory=lambda: default_tiers())
+    promotions: list[Promotion] = Field(default_factory=lambda: default_promotions())
+    checkin: CheckinRule = CheckinRule()
+    referral: ReferralRule = ReferralRule()
+    funnel: FunnelRule = FunnelRule()
+    consent: Consent = Consent()
+    coupons: list[CouponRule] = Field(default_factory=lambda: default_coupons())
+    surveys: list[SurveyRule] = Field(default_factory=lambda: default_surveys())
+    automations: list[Automation] = Field(default_factory=lambda: default_automations())
+    quiet_hours: QuietHours = QuietHours()
+    frequency_cap: FrequencyCap = FrequencyCap()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _references(self) -> Programme:
+        tier_codes = {tier.code for tier in self.tiers.levels}
+        coupon_codes = [coupon.code for coupon in self.coupons]
+        survey_codes = [survey.code for survey in self.surveys]
+        if len(coupon_codes) != len(set(coupon_codes)):
+            raise ValueError("coupons: codes must be unique")
+        if len(survey_codes) != len(set(survey_codes)):
+            raise ValueError("surveys: codes must be unique")
+        for coupon in self.coupons:
+            unknown = set(coupon.eligibility.tiers) - tier_codes
+            if unknown:
+                raise ValueError(f"coupon {coupon.code}: unknown tiers {sorted(unknown)}")
+        for promotion in self.promotions:
+            unknown = set(promotion.tiers) - tier_codes
+            if unknown:
+                raise ValueError(f"promotion {promotion.code}: unknown tiers {sorted(unknown)}")
+        for automation in self.automations:
+            if automation.coupon and automation.coupon not in coupon_codes:
+                raise ValueError(
+                    f"automation {automation.code}: unknown coupon {automation.coupon!r}"
+                )
+            if automation.survey and automation.survey not in survey_codes:
+                raise ValueError(
+                    f"automation {automation.code}: unknown survey {automation.survey!r}"
+                )
+        return self
+
+    def coupon(self, code: str) -> CouponRule | None:
+        return next((coupon for coupon in self.coupons if coupon.code == code), None)
+
+    def survey(self, code: str) -> SurveyRule | None:
+        return next((survey for survey in self.surveys if survey.code == code), None)
+
+
+def load_programme(
+    path: str | Path | None, *, timezone: str | None = None, locale: str | None = None
+) -> Programme:
+    """The programme from a TOML file, or the built-in defaults when `path` is None;
+    `timezone` and `locale` (from settings) override the file.
+
+    Raises ConfigError naming the file, the field and what is wrong."""
+    overrides = {
+        name: value
+        for name, value in (("timezone", timezone), ("locale", locale))
+        if value is not None
+    }
+    if path is None:
+        return parse_programme(overrides, source="settings")
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {exc}") from None
+    return parse_programme(raw | overrides, source=str(path))
+
+
+def parse_programme(raw: dict[str, Any], *, source: str = "<config>") -> Programme:
+    try:
+        return Programme.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = _field_path(error["loc"]) or "(top level)"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling against loyalty.example.toml)"
+        raise ConfigError(source, field, message) from None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif str(item).startswith(("function-", "union[", "str", "dict[")):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def default_tiers() -> Tiers:
+    return Tiers(
+        levels=[
+            Tier(code="basic", name={"zh-TW": "一般會員", "en": "Member"}, threshold=0,
+                 benefits=[{"zh-TW": "消費每 NT$1 累積 1 點", "en": "1 point per NT$1"}]),
+            Tier(code="silver", name={"zh-TW": "銀卡", "en": "Silver"}, threshold=5_000,
+                 multiplier=Decimal("1.2"), birthday_points=100,
+                 benefits=[{"zh-TW": "點數 1.2 倍", "en": "1.2× points"},
+                           {"zh-TW": "生日禮 100 點", "en": "100 birthday points"}]),
+            Tier(code="gold", name={"zh-TW": "金卡", "en": "Gold"}, threshold=20_000,
+                 multiplier=Decimal("1.5"), birthday_points=300,
+                 benefits=[{"zh-TW": "點數 1.5 倍", "en": "1.5× points"},
+                           {"zh-TW": "生日禮 300 點", "en": "300 birthday points"},
+                           {"zh-TW": "金卡專屬優惠券", "en": "Gold-only coupons"}]),
+            Tier(code="vip", name={"zh-TW": "VIP", "en": "VIP"}, threshold=60_000,
+                 multiplier=Decimal(2), birthday_points=800,
+                 benefits=[{"zh-TW": "點數 2 倍", "en": "2× points"},
+                           {"zh-TW": "生日禮 800 點", "en": "800 birthday points"},
+                           {"zh-TW": "VIP 專屬優惠券", "en": "VIP-only coupons"}]),
+        ]
+    )
+
+
+def default_promotions() -> list[Promotion]:
+    return [
+        Promotion(code="member_day", name={"zh-TW": "會員日點數加倍", "en": "Member day double points"},
+                  multiplier=Decimal(2), days_of_month=[18]),
+    ]
+
+
+def default_coupons() -> list[CouponRule]:
+    return [
+        CouponRule(code="WELCOME50", title={"zh-TW": "新會員 NT$50 折價券", "en": "NT$50 off for new members"},
+                   kind="amount_off", value=50, min_spend=200, valid_days=30,
+                   eligibility=Eligibility(new_members_days=30)),
+        CouponRule(code="LATTE-FREE", title={"zh-TW": "拿鐵兌換券", "en": "Free latte"},
+                   kind="free_item", points_cost=300, valid_days=60),
+        CouponRule(code="SPEND500SAVE100", title={"zh-TW": "滿 NT$500 折 NT$100", "en": "NT$100 off NT$500"},
+                   kind="spend_save", value=100, min_spend=500, stock=500, valid_days=14),
+        CouponRule(code="GOLD15", title={"zh-TW": "金卡以上 85 折", "en": "15% off for Gold and VIP"},
+                   kind="percent_off", value=15, valid_days=30,
+                   eligibility=Eligibility(tiers=["gold", "vip"])),
+        CouponRule(code="COMEBACK100", title={"zh-TW": "好久不見 NT$100 折價券", "en": "We miss you: NT$100 off"},
+                   kind="amount_off", value=100, min_spend=300, valid_days=14, active=True),
+    ]
+
+
+def default_surveys() -> list[SurveyRule]:
+    return [
+        SurveyRule(
+            code="nps", title={"zh-TW": "滿意度調查", "en": "How did we do?"}, reward_points=20,
+            questions=[
+                Question(key="recommend", kind="nps", required=True,
+                         text={"zh-TW": "您有多大可能向朋友推薦我們？(0–10)",
+                               "en": "How likely are you to recommend us to a friend? (0–10)"}),
+                Question(key="visit", kind="choice",
+                         text={"zh-TW": "您最常什麼時候來店？", "en": "When do you usually visit?"},
+                         choices=[{"zh-TW": "早上", "en": "Morning"},
+                                  {"zh-TW": "中午", "en": "Noon"},
+                                  {"zh-TW": "晚上", "en": "Evening"}]),
+                Question(key="comment", kind="text",
+                         text={"zh-TW": "還有什麼想告訴我們的嗎？", "en": "Anything else you'd like to tell us?"}),
+            ],
+        ),
+    ]
+
+
+def default_automations() -> list[Automation]:
+    return [
+        Automation(code="welcome", kind="welcome", stage="interest", coupon="WELCOME50", period_days=3650),
+        Automation(code="interest_nudge", kind="interest_nudge", stage="interest", delay_days=3,
+                   coupon="WELCOME50", period_days=3650),
+        Automation(code="coupon_expiry", kind="coupon_expiry_reminder", stage="decision",
+                   delay_days=3, period_days=1),
+        Automation(code="thank_you", kind="post_purchase", stage="action", delay_days=1,
+                   survey="nps", period_days=30),
+        Automation(code="birthday", kind="birthday", stage="loyalty", period_days=365),
+        Automation(code="member_day", kind="member_day", stage="loyalty", period_days=28),
+        Automation(code="win_back", kind="win_back", stage="loyalty", coupon="COMEBACK100",
+                   period_days=90),
+        Automation(code="tier_warning", kind="tier_downgrade_warning", stage="loyalty",
+                   period_days=300),
+    ]

@@ -1,0 +1,58 @@
+"""Committing a use case: counters kept for stats are applied last, in a fixed order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel
+
+_PENDING = "pending_increments"
+
+
+def increment(
+    session: Session, model: type[SQLModel], keys: dict[str, Any], column: str, by: int = 1
+) -> None:
+    """Add `by` to `model.column` on the row identified by `keys`, when the use case commits.
+
+    Increments are applied just before commit, sorted by table and key, so concurrent use
+    cases take the counter rows' locks in one order and hold them only briefly."""
+    pending: dict[tuple[Any, ...], int] = session.info.setdefault(_PENDING, defaultdict(int))
+    key = (model.__tablename__, tuple(sorted(keys.items())), column)
+    pending[key] += by
+    session.info.setdefault("increment_models", {})[model.__tablename__] = model
+
+
+def commit(session: Session) -> None:
+    """Apply pending counter increments, then commit the use case's one transaction."""
+    apply_increments(session)
+    session.commit()
+
+
+def apply_increments(session: Session) -> None:
+    pending: dict[tuple[Any, ...], int] = session.info.pop(_PENDING, {})
+    models: dict[str, type[SQLModel]] = session.info.pop("increment_models", {})
+    dialect = session.get_bind().dialect.name
+    for (table_name, key_items, column), by in sorted(pending.items(), key=_order):
+        if by == 0:
+            continue
+        table: sa.Table = models[table_name].__table__  # type: ignore[attr-defined]
+        values = dict(key_items) | {column: by}
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        statement = insert.values(**values).on_conflict_do_update(
+            index_elements=[name for name, _ in key_items],
+            set_={column: table.c[column] + insert.excluded[column]},
+        )
+        session.execute(statement)
+
+
+def discard_increments(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop("increment_models", None)
+
+
+def _order(item: tuple[tuple[Any, ...], int]) -> tuple[str, str, str]:
+    (table_name, key_items, column), _ = item
+    return table_name, repr(key_items), column

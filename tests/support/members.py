@@ -1,0 +1,30 @@
+"""Building members for tests through the real use cases."""
+
+from __future__ import annotations
+
+from core.clock import Clock
+from core.db import Database
+from core.members import register_contact, sign_up
+from core.programme import Programme
+
+
+def new_member(
+    db: Database,
+    clock: Clock,
+    programme: Programme,
+    name: str = "alice",
+    *,
+    channel: str = "console",
+    signed_up: bool = True,
+    invite_code: str | None = None,
+) -> int:
+    """A member who contacted the bot as `name` and, unless told otherwise, signed up."""
+    with db.session() as session:
+        contact = register_contact(session, clock=clock, programme=programme, channel=channel,
+                                   platform_user_id=name, display_name=name.title())
+    if signed_up:
+        with db.session() as session:
+            sign_up(session, clock=clock, programme=programme, member_id=contact.member_id,
+                    consent_version=programme.consent.version, channel=channel,
+                    invite_code=invite_code)
+    return contact.member_id
