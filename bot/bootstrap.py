@@ -40,5 +40,6 @@ def bootstrap(
     database = database or Database(settings.database_url)
     if migrate:
         upgrade(database.engine)
-    return Services(settings=settings, database=database, programme=programme,
-                    clock=clock or SystemClock())
+    return Services(
+        settings=settings, database=database, programme=programme, clock=clock or SystemClock()
+    )

@@ -11,8 +11,11 @@ from rich.console import Console
 from bot.settings import SettingsError
 from core.errors import ConfigError
 
-app = typer.Typer(help="A chat-first loyalty programme for LINE and Telegram.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="A chat-first loyalty programme for LINE and Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 err = Console(stderr=True)
 T = TypeVar("T")
 

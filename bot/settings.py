@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(
         "https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_URL")
     )
-    line_channel_secret: SecretStr | None = Field(None, validation_alias=_env("LINE_CHANNEL_SECRET"))
+    line_channel_secret: SecretStr | None = Field(
+        None, validation_alias=_env("LINE_CHANNEL_SECRET")
+    )
     line_channel_access_token: SecretStr | None = Field(
         None, validation_alias=_env("LINE_CHANNEL_ACCESS_TOKEN")
     )

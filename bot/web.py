@@ -25,12 +25,17 @@ def create_app(services: Services) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], summary="The database is reachable",
-             responses={503: {"description": "The database is not reachable"}})
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="The database is reachable",
+        responses={503: {"description": "The database is not reachable"}},
+    )
     async def readyz() -> JSONResponse:
         if await run_in_threadpool(services.database.ping):
             return JSONResponse({"status": "ready", "database": services.database.dialect})
-        return JSONResponse({"status": "unavailable", "database": services.database.dialect},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": services.database.dialect}, status_code=503
+        )
 
     return app

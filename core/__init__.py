@@ -1,1 +1,1 @@
-"""The loyalty domain: members, points, tiers, coupons, surveys and the funnel, free of any channel."""
+"""The loyalty domain: members, points, tiers, coupons, surveys and the funnel."""

@@ -104,9 +104,7 @@ def debit(
         lots.sort(key=lambda lot: lot.id != first_lot_id)
     available = sum(lot.remaining for lot in lots)
     if available < amount:
-        raise InsufficientPoints(
-            "not enough points", needed=amount, available=spendable(member)
-        )
+        raise InsufficientPoints("not enough points", needed=amount, available=spendable(member))
     left = amount
     for lot in lots:
         taken = min(lot.remaining, left)
@@ -194,9 +192,7 @@ def capped_activity_points(
 
 
 def _open_lots(session: Session, member_id: int, *, include_pending: bool) -> list[LedgerEntry]:
-    query = select(LedgerEntry).where(
-        LedgerEntry.member_id == member_id, LedgerEntry.remaining > 0
-    )
+    query = select(LedgerEntry).where(LedgerEntry.member_id == member_id, LedgerEntry.remaining > 0)
     if not include_pending:
         query = query.where(col(LedgerEntry.pending).is_(False))
     # Oldest-expiring first; lots that never expire last; ties by age.

@@ -83,7 +83,9 @@ def register_contact(
             member = session.get(Member, identity.member_id)
             assert member is not None
             return ContactResult(
-                member_id=member.id or 0, number=member.number, new=False,
+                member_id=member.id or 0,
+                number=member.number,
+                new=False,
                 signed_up=member.signed_up,
             )
         member = Member(
@@ -102,21 +104,35 @@ def register_contact(
         session.flush()
         session.add(
             ChannelIdentity(
-                member_id=member.id or 0, channel=channel, platform_user_id=platform_user_id,
-                display_name=member.display_name, language=language,
-                created_at=now, last_seen_at=now,
+                member_id=member.id or 0,
+                channel=channel,
+                platform_user_id=platform_user_id,
+                display_name=member.display_name,
+                language=language,
+                created_at=now,
+                last_seen_at=now,
             )
         )
-        session.add(TierChange(member_id=member.id or 0, to_tier=member.tier, reason="join",
-                               created_at=now))
-        advance_stage(session, member=member, to="awareness", channel=channel, now=now,
-                      programme=programme)
+        session.add(
+            TierChange(member_id=member.id or 0, to_tier=member.tier, reason="join", created_at=now)
+        )
+        advance_stage(
+            session, member=member, to="awareness", channel=channel, now=now, programme=programme
+        )
         log_event(session, member=member, channel=channel, type="contact", now=now)
-        return ContactResult(member_id=member.id or 0, number=member.number, new=True,
-                             signed_up=False)
+        return ContactResult(
+            member_id=member.id or 0, number=member.number, new=True, signed_up=False
+        )
 
-    return run_once(session, key=None, operation="register_contact", request={},
-                    result_type=ContactResult, now=now, work=work)
+    return run_once(
+        session,
+        key=None,
+        operation="register_contact",
+        request={},
+        result_type=ContactResult,
+        now=now,
+        work=work,
+    )
 
 
 def sign_up(
@@ -136,7 +152,9 @@ def sign_up(
     if consent_version is None:
         raise ConsentRequired("sign-up needs the member's consent")
     if consent_version != programme.consent.version:
-        raise ConsentRequired("consent was given to an older text", current=programme.consent.version)
+        raise ConsentRequired(
+            "consent was given to an older text", current=programme.consent.version
+        )
     if phone is not None:
         phone = normalise_phone(phone)
     now = clock.now()
@@ -153,17 +171,41 @@ def sign_up(
         if invite_code:
             from core.referrals import link_invitee
 
-            referrer_id = link_invitee(session, invitee=member, invite_code=invite_code,
-                                       now=now, programme=programme, channel=channel)
-        advance_stage(session, member=member, to="interest", channel=channel, now=now,
-                      programme=programme)
-        log_event(session, member=member, channel=channel, type="signup", now=now,
-                  payload={"consent_version": consent_version})
-        return SignUpResult(member_id=member.id or 0, number=member.number, stage=member.stage,
-                            referrer_id=referrer_id)
+            referrer_id = link_invitee(
+                session,
+                invitee=member,
+                invite_code=invite_code,
+                now=now,
+                programme=programme,
+                channel=channel,
+            )
+        advance_stage(
+            session, member=member, to="interest", channel=channel, now=now, programme=programme
+        )
+        log_event(
+            session,
+            member=member,
+            channel=channel,
+            type="signup",
+            now=now,
+            payload={"consent_version": consent_version},
+        )
+        return SignUpResult(
+            member_id=member.id or 0,
+            number=member.number,
+            stage=member.stage,
+            referrer_id=referrer_id,
+        )
 
-    return run_once(session, key=None, operation="sign_up", request={}, result_type=SignUpResult,
-                    now=now, work=work)
+    return run_once(
+        session,
+        key=None,
+        operation="sign_up",
+        request={},
+        result_type=SignUpResult,
+        now=now,
+        work=work,
+    )
 
 
 def normalise_phone(phone: str) -> str:

@@ -71,17 +71,43 @@ def spend_points(
 
     def work() -> PointsResult:
         member = lock_member(session, member_id)
-        entry = debit(session, member=member, amount=points, kind="spend", source="redeem",
-                      reason=reason, actor=actor, key=f"spend:{key}", now=now)
-        log_event(session, member=member, channel=channel, type="points_spent", now=now,
-                  payload={"points": points, "reason": reason[:100]})
+        entry = debit(
+            session,
+            member=member,
+            amount=points,
+            kind="spend",
+            source="redeem",
+            reason=reason,
+            actor=actor,
+            key=f"spend:{key}",
+            now=now,
+        )
+        log_event(
+            session,
+            member=member,
+            channel=channel,
+            type="points_spent",
+            now=now,
+            payload={"points": points, "reason": reason[:100]},
+        )
         session.flush()
-        return PointsResult(member_id=member_id, entry_id=entry.id or 0, amount=-points,
-                            balance=member.points_balance, spendable=spendable(member))
+        return PointsResult(
+            member_id=member_id,
+            entry_id=entry.id or 0,
+            amount=-points,
+            balance=member.points_balance,
+            spendable=spendable(member),
+        )
 
-    return run_once(session, key=f"spend:{key}" if idempotency_key else None,
-                    operation="spend_points", request={"member_id": member_id, "points": points},
-                    result_type=PointsResult, now=now, work=work)
+    return run_once(
+        session,
+        key=f"spend:{key}" if idempotency_key else None,
+        operation="spend_points",
+        request={"member_id": member_id, "points": points},
+        result_type=PointsResult,
+        now=now,
+        work=work,
+    )
 
 
 def adjust_points(
@@ -108,22 +134,56 @@ def adjust_points(
     def work() -> PointsResult:
         member = lock_member(session, member_id)
         if points > 0:
-            entry = credit(session, member=member, amount=points, kind="adjust", source="admin",
-                           reason=reason, actor=actor, key=f"adjust:{key}", now=now,
-                           programme=programme)
+            entry = credit(
+                session,
+                member=member,
+                amount=points,
+                kind="adjust",
+                source="admin",
+                reason=reason,
+                actor=actor,
+                key=f"adjust:{key}",
+                now=now,
+                programme=programme,
+            )
         else:
-            entry = debit(session, member=member, amount=-points, kind="adjust", source="admin",
-                          reason=reason, actor=actor, key=f"adjust:{key}", now=now)
-        log_event(session, member=member, channel=channel, type="points_adjusted", now=now,
-                  payload={"points": points, "reason": reason[:100], "actor": actor})
+            entry = debit(
+                session,
+                member=member,
+                amount=-points,
+                kind="adjust",
+                source="admin",
+                reason=reason,
+                actor=actor,
+                key=f"adjust:{key}",
+                now=now,
+            )
+        log_event(
+            session,
+            member=member,
+            channel=channel,
+            type="points_adjusted",
+            now=now,
+            payload={"points": points, "reason": reason[:100], "actor": actor},
+        )
         session.flush()
-        return PointsResult(member_id=member_id, entry_id=entry.id or 0, amount=points,
-                            balance=member.points_balance, spendable=spendable(member))
+        return PointsResult(
+            member_id=member_id,
+            entry_id=entry.id or 0,
+            amount=points,
+            balance=member.points_balance,
+            spendable=spendable(member),
+        )
 
-    return run_once(session, key=f"adjust:{key}" if idempotency_key else None,
-                    operation="adjust_points",
-                    request={"member_id": member_id, "points": points, "reason": reason},
-                    result_type=PointsResult, now=now, work=work)
+    return run_once(
+        session,
+        key=f"adjust:{key}" if idempotency_key else None,
+        operation="adjust_points",
+        request={"member_id": member_id, "points": points, "reason": reason},
+        result_type=PointsResult,
+        now=now,
+        work=work,
+    )
 
 
 def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> ExpiryResult:
@@ -133,9 +193,11 @@ def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> Expiry
 
     def work() -> ExpiryResult:
         member_ids = session.exec(
-            select(LedgerEntry.member_id).where(
-                LedgerEntry.remaining > 0, col(LedgerEntry.expires_at) <= now
-            ).distinct().order_by(LedgerEntry.member_id).limit(limit)
+            select(LedgerEntry.member_id)
+            .where(LedgerEntry.remaining > 0, col(LedgerEntry.expires_at) <= now)
+            .distinct()
+            .order_by(LedgerEntry.member_id)
+            .limit(limit)
         ).all()
         total = 0
         for member_id in member_ids:
@@ -147,17 +209,32 @@ def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> Expiry
                     member.points_pending -= amount
                 lot.remaining = 0
                 lot.pending = False
-                session.add(LedgerEntry(
-                    member_id=member_id, amount=-amount, kind="expire", source="expiry",
-                    reason=f"points earned {lot.created_at:%Y-%m-%d} expired", actor="system",
-                    idempotency_key=f"expire:{lot.id}", created_at=now))
+                session.add(
+                    LedgerEntry(
+                        member_id=member_id,
+                        amount=-amount,
+                        kind="expire",
+                        source="expiry",
+                        reason=f"points earned {lot.created_at:%Y-%m-%d} expired",
+                        actor="system",
+                        idempotency_key=f"expire:{lot.id}",
+                        created_at=now,
+                    )
+                )
                 member.points_balance -= amount
                 total += amount
             log_event(session, member=member, channel="system", type="points_expired", now=now)
         return ExpiryResult(members=len(member_ids), points=total)
 
-    return run_once(session, key=None, operation="expire_points", request={},
-                    result_type=ExpiryResult, now=now, work=work)
+    return run_once(
+        session,
+        key=None,
+        operation="expire_points",
+        request={},
+        result_type=ExpiryResult,
+        now=now,
+        work=work,
+    )
 
 
 def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) -> ReleaseResult:
@@ -166,9 +243,11 @@ def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) 
 
     def work() -> ReleaseResult:
         member_ids = session.exec(
-            select(LedgerEntry.member_id).where(
-                col(LedgerEntry.pending).is_(True), col(LedgerEntry.available_at) <= now
-            ).distinct().order_by(LedgerEntry.member_id).limit(limit)
+            select(LedgerEntry.member_id)
+            .where(col(LedgerEntry.pending).is_(True), col(LedgerEntry.available_at) <= now)
+            .distinct()
+            .order_by(LedgerEntry.member_id)
+            .limit(limit)
         ).all()
         total = 0
         for member_id in member_ids:
@@ -176,12 +255,25 @@ def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) 
             released = release_due(session, member=member, now=now)
             total += released
             if released:
-                log_event(session, member=member, channel="system", type="points_released",
-                          now=now, payload={"points": released})
+                log_event(
+                    session,
+                    member=member,
+                    channel="system",
+                    type="points_released",
+                    now=now,
+                    payload={"points": released},
+                )
         return ReleaseResult(members=len(member_ids), points=total)
 
-    return run_once(session, key=None, operation="release_pending_points", request={},
-                    result_type=ReleaseResult, now=now, work=work)
+    return run_once(
+        session,
+        key=None,
+        operation="release_pending_points",
+        request={},
+        result_type=ReleaseResult,
+        now=now,
+        work=work,
+    )
 
 
 def points_expiring(
@@ -190,16 +282,24 @@ def points_expiring(
     """Per member, the points that expire within `within_days` (for warnings and /points)."""
     horizon = now + timedelta(days=within_days)
     query = (
-        select(LedgerEntry.member_id, sa.func.sum(LedgerEntry.remaining),
-               sa.func.min(LedgerEntry.expires_at))
+        select(
+            LedgerEntry.member_id,
+            sa.func.sum(LedgerEntry.remaining),
+            sa.func.min(LedgerEntry.expires_at),
+        )
         .join(Member, col(Member.id) == LedgerEntry.member_id)
-        .where(LedgerEntry.remaining > 0, col(LedgerEntry.expires_at) > now,
-               col(LedgerEntry.expires_at) <= horizon, col(Member.erased_at).is_(None))
+        .where(
+            LedgerEntry.remaining > 0,
+            col(LedgerEntry.expires_at) > now,
+            col(LedgerEntry.expires_at) <= horizon,
+            col(Member.erased_at).is_(None),
+        )
         .group_by(LedgerEntry.member_id)
         .order_by(LedgerEntry.member_id)
     )
     if member_id is not None:
         query = query.where(LedgerEntry.member_id == member_id)
-    return [ExpiringPoints(member_id=m, points=int(p), first_expiry=e)
-            for m, p, e in session.exec(query).all()]
-
+    return [
+        ExpiringPoints(member_id=m, points=int(p), first_expiry=e)
+        for m, p, e in session.exec(query).all()
+    ]

@@ -116,51 +116,118 @@ def record_purchase(
     when = as_utc(occurred_at) if occurred_at else now
     if when > now + timedelta(minutes=5):
         raise InvalidInput("the purchase time is in the future", occurred_at=when.isoformat())
-    request = {"member_id": member_id, "amount": str(value), "category": category,
-               "occurred_at": occurred_at.isoformat() if occurred_at else None}
+    request = {
+        "member_id": member_id,
+        "amount": str(value),
+        "category": category,
+        "occurred_at": occurred_at.isoformat() if occurred_at else None,
+    }
 
     def work() -> PurchaseResult:
         member = lock_member(session, member_id)
         points, multiplier, promotions = (
-            earn_points(amount=value, tier=member.tier, category=category, day=when,
-                        programme=programme) if award_points else (0, Decimal(1), []))
+            earn_points(
+                amount=value, tier=member.tier, category=category, day=when, programme=programme
+            )
+            if award_points
+            else (0, Decimal(1), [])
+        )
         purchase = Purchase(
-            order_id=order_id, member_id=member_id, amount_cents=int(value * 100),
-            category=category, occurred_at=when, recorded_at=now, points_earned=points,
-            source=source, actor=actor, fingerprint="", campaign_id=campaign_id, variant=variant,
+            order_id=order_id,
+            member_id=member_id,
+            amount_cents=int(value * 100),
+            category=category,
+            occurred_at=when,
+            recorded_at=now,
+            points_earned=points,
+            source=source,
+            actor=actor,
+            fingerprint="",
+            campaign_id=campaign_id,
+            variant=variant,
         )
         session.add(purchase)
         session.flush()
-        pending_until = now + timedelta(days=programme.pending_days) if programme.pending_days else None
+        pending_until = (
+            now + timedelta(days=programme.pending_days) if programme.pending_days else None
+        )
         if points > 0:
-            credit(session, member=member, amount=points, kind="earn", source="purchase",
-                   reason=f"purchase {order_id}", actor=actor, key=f"purchase:{order_id}",
-                   now=now, programme=programme, pending_until=pending_until,
-                   purchase_id=purchase.id)
+            credit(
+                session,
+                member=member,
+                amount=points,
+                kind="earn",
+                source="purchase",
+                reason=f"purchase {order_id}",
+                actor=actor,
+                key=f"purchase:{order_id}",
+                now=now,
+                programme=programme,
+                pending_until=pending_until,
+                purchase_id=purchase.id,
+            )
         previous = member.last_purchase_at
         _count_purchase(member, value, when)
         first = member.purchase_count == 1
         repeat_in_window = previous is not None and (
-            when - previous <= timedelta(days=programme.funnel.loyalty_window_days))
-        advance_stage(session, member=member, to="loyalty" if repeat_in_window else "action",
-                      channel=channel, now=now, programme=programme)
-        log_event(session, member=member, channel=channel, type="purchase", now=now,
-                  campaign_id=campaign_id, variant=variant,
-                  payload={"order_id": order_id, "amount": str(value), "points": points})
-        upgraded = note_qualifying(session, member=member, amount=int(value), source="purchase",
-                                   now=now, programme=programme, channel=channel)
+            when - previous <= timedelta(days=programme.funnel.loyalty_window_days)
+        )
+        advance_stage(
+            session,
+            member=member,
+            to="loyalty" if repeat_in_window else "action",
+            channel=channel,
+            now=now,
+            programme=programme,
+        )
+        log_event(
+            session,
+            member=member,
+            channel=channel,
+            type="purchase",
+            now=now,
+            campaign_id=campaign_id,
+            variant=variant,
+            payload={"order_id": order_id, "amount": str(value), "points": points},
+        )
+        upgraded = note_qualifying(
+            session,
+            member=member,
+            amount=int(value),
+            source="purchase",
+            now=now,
+            programme=programme,
+            channel=channel,
+        )
         if first:
-            reward_first_purchase(session, invitee=member, now=now, programme=programme,
-                                  channel=channel)
+            reward_first_purchase(
+                session, invitee=member, now=now, programme=programme, channel=channel
+            )
         return PurchaseResult(
-            purchase_id=purchase.id or 0, order_id=order_id, member_id=member_id,
-            number=member.number, amount=value, points=points, pending=pending_until is not None,
-            multiplier=multiplier, promotions=promotions, tier=member.tier, upgraded_to=upgraded,
-            stage=member.stage, balance=member.points_balance,
+            purchase_id=purchase.id or 0,
+            order_id=order_id,
+            member_id=member_id,
+            number=member.number,
+            amount=value,
+            points=points,
+            pending=pending_until is not None,
+            multiplier=multiplier,
+            promotions=promotions,
+            tier=member.tier,
+            upgraded_to=upgraded,
+            stage=member.stage,
+            balance=member.points_balance,
         )
 
-    return run_once(session, key=f"purchase:{order_id}", operation="record_purchase",
-                    request=request, result_type=PurchaseResult, now=now, work=work)
+    return run_once(
+        session,
+        key=f"purchase:{order_id}",
+        operation="record_purchase",
+        request=request,
+        result_type=PurchaseResult,
+        now=now,
+        work=work,
+    )
 
 
 def _count_purchase(member: Member, value: Decimal, when: datetime) -> None:
@@ -203,47 +270,108 @@ def refund_purchase(
         left_cents = purchase.amount_cents - purchase.refunded_cents
         cents = int(partial * 100) if partial is not None else left_cents
         if cents <= 0 or cents > left_cents:
-            raise RefundExceedsPurchase("the refund is more than what is left of the purchase",
-                                        order_id=order_id, left=left_cents / 100)
+            raise RefundExceedsPurchase(
+                "the refund is more than what is left of the purchase",
+                order_id=order_id,
+                left=left_cents / 100,
+            )
         purchase.refunded_cents += cents
         if purchase.refunded_cents == purchase.amount_cents:
             to_reverse = purchase.points_earned - purchase.points_reversed
         else:
             to_reverse = math.floor(purchase.points_earned * cents / purchase.amount_cents)
-        reversed_points = _reverse(session, member=member, purchase=purchase, points=to_reverse,
-                                   key=f"refund:{key}", actor=actor, now=now)
+        reversed_points = _reverse(
+            session,
+            member=member,
+            purchase=purchase,
+            points=to_reverse,
+            key=f"refund:{key}",
+            actor=actor,
+            now=now,
+        )
         purchase.points_reversed += to_reverse
-        session.add(Refund(purchase_id=purchase.id or 0, refund_key=key, amount_cents=cents,
-                           points_reversed=reversed_points,
-                           points_shortfall=to_reverse - reversed_points, created_at=now))
+        session.add(
+            Refund(
+                purchase_id=purchase.id or 0,
+                refund_key=key,
+                amount_cents=cents,
+                points_reversed=reversed_points,
+                points_shortfall=to_reverse - reversed_points,
+                created_at=now,
+            )
+        )
         member.spent_cents -= cents
-        note_qualifying(session, member=member, amount=-(cents // 100), source="purchase",
-                        now=now, programme=programme, channel=channel)
-        log_event(session, member=member, channel=channel, type="refund", now=now,
-                  payload={"order_id": order_id, "amount": str(Decimal(cents) / 100),
-                           "points": -reversed_points})
-        return RefundResult(order_id=order_id, member_id=member.id or 0,
-                            amount=Decimal(cents) / 100, points_reversed=reversed_points,
-                            points_shortfall=to_reverse - reversed_points,
-                            balance=member.points_balance)
+        note_qualifying(
+            session,
+            member=member,
+            amount=-(cents // 100),
+            source="purchase",
+            now=now,
+            programme=programme,
+            channel=channel,
+        )
+        log_event(
+            session,
+            member=member,
+            channel=channel,
+            type="refund",
+            now=now,
+            payload={
+                "order_id": order_id,
+                "amount": str(Decimal(cents) / 100),
+                "points": -reversed_points,
+            },
+        )
+        return RefundResult(
+            order_id=order_id,
+            member_id=member.id or 0,
+            amount=Decimal(cents) / 100,
+            points_reversed=reversed_points,
+            points_shortfall=to_reverse - reversed_points,
+            balance=member.points_balance,
+        )
 
-    return run_once(session, key=f"refund:{key}", operation="refund_purchase", request=request,
-                    result_type=RefundResult, now=now, work=work)
+    return run_once(
+        session,
+        key=f"refund:{key}",
+        operation="refund_purchase",
+        request=request,
+        result_type=RefundResult,
+        now=now,
+        work=work,
+    )
 
 
 def _reverse(
-    session: Session, *, member: Member, purchase: Purchase, points: int, key: str, actor: str,
+    session: Session,
+    *,
+    member: Member,
+    purchase: Purchase,
+    points: int,
+    key: str,
+    actor: str,
     now: datetime,
 ) -> int:
     """Take back up to `points`, from the purchase's own lot first (pending or not)."""
     if points <= 0:
         return 0
-    lot = session.exec(select(LedgerEntry).where(LedgerEntry.purchase_id == purchase.id,
-                                                 LedgerEntry.amount > 0)).first()
+    lot = session.exec(
+        select(LedgerEntry).where(LedgerEntry.purchase_id == purchase.id, LedgerEntry.amount > 0)
+    ).first()
     # With pending lots included, the lots hold exactly the balance, so this always fits.
     take = min(points, member.points_balance)
     if take > 0:
-        debit(session, member=member, amount=take, kind="reverse", source="refund",
-              reason=f"refund {purchase.order_id}", actor=actor, key=key, now=now,
-              include_pending=True, first_lot_id=lot.id if lot else None)
+        debit(
+            session,
+            member=member,
+            amount=take,
+            kind="reverse",
+            source="refund",
+            reason=f"refund {purchase.order_id}",
+            actor=actor,
+            key=key,
+            now=now,
+            include_pending=True,
+            first_lot_id=lot.id if lot else None,
+        )
     return take

@@ -38,8 +38,15 @@ def link_invitee(
     session.add(referral)
     invitee.referrer_id = referrer.id
     if programme.referral.reward_on in ("signup", "both"):
-        _reward(session, referral=referral, invitee=invitee, moment="signup", now=now,
-                programme=programme, channel=channel)
+        _reward(
+            session,
+            referral=referral,
+            invitee=invitee,
+            moment="signup",
+            now=now,
+            programme=programme,
+            channel=channel,
+        )
         referral.signup_rewarded_at = now
     return referrer.id or 0
 
@@ -53,8 +60,15 @@ def reward_first_purchase(
     referral = session.get(Referral, invitee.id)
     if referral is None or referral.purchase_rewarded_at is not None:
         return False
-    _reward(session, referral=referral, invitee=invitee, moment="purchase", now=now,
-            programme=programme, channel=channel)
+    _reward(
+        session,
+        referral=referral,
+        invitee=invitee,
+        moment="purchase",
+        now=now,
+        programme=programme,
+        channel=channel,
+    )
     referral.purchase_rewarded_at = now
     return True
 
@@ -73,17 +87,45 @@ def _reward(
     # The invitee is locked by the caller. Referrers signed up before their invitees, so
     # the referral graph has no cycles and invitee-then-referrer locking cannot deadlock.
     referrer = lock_member(session, referral.referrer_id)
-    for member, points, side in ((referrer, rule.referrer_points, "referrer"),
-                                 (invitee, rule.invitee_points, "invitee")):
-        allowed = capped_activity_points(session, member=member, wanted=points, now=now,
-                                         programme=programme)
+    for member, points, side in (
+        (referrer, rule.referrer_points, "referrer"),
+        (invitee, rule.invitee_points, "invitee"),
+    ):
+        allowed = capped_activity_points(
+            session, member=member, wanted=points, now=now, programme=programme
+        )
         if allowed > 0:
-            credit(session, member=member, amount=allowed, kind="earn", source="referral",
-                   reason=f"referral {moment}", actor="system",
-                   key=f"referral:{referral.invitee_id}:{moment}:{side}", now=now,
-                   programme=programme)
-        log_event(session, member=member, channel=channel, type="referral_reward", now=now,
-                  payload={"side": side, "moment": moment, "points": allowed,
-                           "invitee_id": referral.invitee_id})
-    note_qualifying(session, member=referrer, amount=programme.tiers.growth_per_referral,
-                    source="referral", now=now, programme=programme, channel=channel)
+            credit(
+                session,
+                member=member,
+                amount=allowed,
+                kind="earn",
+                source="referral",
+                reason=f"referral {moment}",
+                actor="system",
+                key=f"referral:{referral.invitee_id}:{moment}:{side}",
+                now=now,
+                programme=programme,
+            )
+        log_event(
+            session,
+            member=member,
+            channel=channel,
+            type="referral_reward",
+            now=now,
+            payload={
+                "side": side,
+                "moment": moment,
+                "points": allowed,
+                "invitee_id": referral.invitee_id,
+            },
+        )
+    note_qualifying(
+        session,
+        member=referrer,
+        amount=programme.tiers.growth_per_referral,
+        source="referral",
+        now=now,
+        programme=programme,
+        channel=channel,
+    )

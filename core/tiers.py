@@ -44,7 +44,9 @@ def window_start(now: datetime, programme: Programme) -> datetime:
     return add_months(now, -programme.tiers.window_months)
 
 
-def qualifying_value(session: Session, *, member_id: int, now: datetime, programme: Programme) -> int:
+def qualifying_value(
+    session: Session, *, member_id: int, now: datetime, programme: Programme
+) -> int:
     total = session.exec(
         select(sa.func.coalesce(sa.func.sum(QualifyingEntry.amount), 0)).where(
             QualifyingEntry.member_id == member_id,
@@ -68,13 +70,13 @@ def note_qualifying(
     growth) and upgrade at once if a threshold is crossed. Returns the new tier, if any."""
     if amount == 0 or (source != "purchase" and programme.tiers.basis != "growth"):
         return None
-    session.add(QualifyingEntry(member_id=member.id or 0, amount=amount, source=source,
-                                created_at=now))
+    session.add(
+        QualifyingEntry(member_id=member.id or 0, amount=amount, source=source, created_at=now)
+    )
     session.flush()
     if amount < 0:
         return None  # refunds lower the value; only a review downgrades
-    return upgrade_if_reached(session, member=member, now=now, programme=programme,
-                              channel=channel)
+    return upgrade_if_reached(session, member=member, now=now, programme=programme, channel=channel)
 
 
 def upgrade_if_reached(
@@ -85,13 +87,22 @@ def upgrade_if_reached(
     reached = tiers.for_value(value)
     if tiers.rank(reached.code) <= tiers.rank(member.tier):
         return None
-    _change_tier(session, member=member, to=reached.code, reason="upgrade", now=now,
-                 programme=programme, channel=channel)
+    _change_tier(
+        session,
+        member=member,
+        to=reached.code,
+        reason="upgrade",
+        now=now,
+        programme=programme,
+        channel=channel,
+    )
     return reached.code
 
 
-def tier_progress(session: Session, *, member: Member, now: datetime, programme: Programme) -> TierProgress:
-    """Where the member stands: value in the window, what the next tier needs, what keeps this one."""
+def tier_progress(
+    session: Session, *, member: Member, now: datetime, programme: Programme
+) -> TierProgress:
+    """Where the member stands: value in the window, what the next tier needs, what keeps this."""
     tiers = programme.tiers
     value = qualifying_value(session, member_id=member.id or 0, now=now, programme=programme)
     following = tiers.next_after(member.tier)
@@ -106,7 +117,9 @@ def tier_progress(session: Session, *, member: Member, now: datetime, programme:
     )
 
 
-def collect_tier_warnings(session: Session, *, clock: Clock, programme: Programme, limit: int = 1000) -> list[TierWarning]:
+def collect_tier_warnings(
+    session: Session, *, clock: Clock, programme: Programme, limit: int = 1000
+) -> list[TierWarning]:
     """Members whose tier review is within the warning period and who would drop: marks each
     as warned (once per tier period) and returns what to tell them."""
     now = clock.now()
@@ -119,8 +132,10 @@ def collect_tier_warnings(session: Session, *, clock: Clock, programme: Programm
                 col(Member.tier_expires_at).is_not(None),
                 col(Member.tier_expires_at) <= horizon,
                 col(Member.erased_at).is_(None),
-                sa.or_(col(Member.tier_warned_at).is_(None),
-                       col(Member.tier_warned_at) < col(Member.tier_since)),
+                sa.or_(
+                    col(Member.tier_warned_at).is_(None),
+                    col(Member.tier_warned_at) < col(Member.tier_since),
+                ),
             )
             .order_by(col(Member.id))
             .limit(limit)
@@ -132,22 +147,42 @@ def collect_tier_warnings(session: Session, *, clock: Clock, programme: Programm
             if progress.needed_to_keep <= 0:
                 continue
             member.tier_warned_at = now
-            log_event(session, member=member, channel="system", type="tier_warning", now=now,
-                      payload={"tier": member.tier, "needed": progress.needed_to_keep})
-            warnings.append(TierWarning(member_id=member.id or 0, tier=member.tier,
-                                        expires_at=member.tier_expires_at or now,
-                                        needed_to_keep=progress.needed_to_keep))
+            log_event(
+                session,
+                member=member,
+                channel="system",
+                type="tier_warning",
+                now=now,
+                payload={"tier": member.tier, "needed": progress.needed_to_keep},
+            )
+            warnings.append(
+                TierWarning(
+                    member_id=member.id or 0,
+                    tier=member.tier,
+                    expires_at=member.tier_expires_at or now,
+                    needed_to_keep=progress.needed_to_keep,
+                )
+            )
         return _Warnings(items=warnings)
 
-    return run_once(session, key=None, operation="tier_warnings", request={},
-                    result_type=_Warnings, now=now, work=work).items
+    return run_once(
+        session,
+        key=None,
+        operation="tier_warnings",
+        request={},
+        result_type=_Warnings,
+        now=now,
+        work=work,
+    ).items
 
 
 class _Warnings(BaseModel):
     items: list[TierWarning]
 
 
-def review_tiers(session: Session, *, clock: Clock, programme: Programme, limit: int = 1000) -> TierReviewResult:
+def review_tiers(
+    session: Session, *, clock: Clock, programme: Programme, limit: int = 1000
+) -> TierReviewResult:
     """The periodic review: members whose tier period ended keep the tier they still qualify
     for, or drop to it. Nobody drops without a warning first: an unwarned member is warned
     by `collect_tier_warnings` and reviewed again after the warning period."""
@@ -156,45 +191,81 @@ def review_tiers(session: Session, *, clock: Clock, programme: Programme, limit:
 
     def work() -> TierReviewResult:
         due = session.exec(
-            select(Member.id).where(
-                col(Member.tier_expires_at) <= now, col(Member.erased_at).is_(None)
-            ).order_by(col(Member.id)).limit(limit)
+            select(Member.id)
+            .where(col(Member.tier_expires_at) <= now, col(Member.erased_at).is_(None))
+            .order_by(col(Member.id))
+            .limit(limit)
         ).all()
         result = TierReviewResult(reviewed=0, kept=0, downgraded={}, postponed_for_warning=[])
         for member_id in due:
             member = lock_member(session, member_id or 0)
             result.reviewed += 1
-            value = qualifying_value(session, member_id=member.id or 0, now=now, programme=programme)
+            value = qualifying_value(
+                session, member_id=member.id or 0, now=now, programme=programme
+            )
             qualified = tiers.for_value(value)
             if tiers.rank(qualified.code) >= tiers.rank(member.tier):
                 member.tier_expires_at = add_months(now, tiers.window_months)
                 result.kept += 1
                 continue
             warned = member.tier_warned_at is not None and (
-                member.tier_since is None or member.tier_warned_at >= member.tier_since)
+                member.tier_since is None or member.tier_warned_at >= member.tier_since
+            )
             if tiers.review_warning_days and not warned:
                 member.tier_expires_at = now + timedelta(days=tiers.review_warning_days)
                 result.postponed_for_warning.append(member.id or 0)
                 continue
-            _change_tier(session, member=member, to=qualified.code, reason="review", now=now,
-                         programme=programme, channel="system")
+            _change_tier(
+                session,
+                member=member,
+                to=qualified.code,
+                reason="review",
+                now=now,
+                programme=programme,
+                channel="system",
+            )
             result.downgraded[member.id or 0] = qualified.code
         return result
 
-    return run_once(session, key=None, operation="review_tiers", request={},
-                    result_type=TierReviewResult, now=now, work=work)
+    return run_once(
+        session,
+        key=None,
+        operation="review_tiers",
+        request={},
+        result_type=TierReviewResult,
+        now=now,
+        work=work,
+    )
 
 
 def _change_tier(
-    session: Session, *, member: Member, to: str, reason: str, now: datetime,
-    programme: Programme, channel: str,
+    session: Session,
+    *,
+    member: Member,
+    to: str,
+    reason: str,
+    now: datetime,
+    programme: Programme,
+    channel: str,
 ) -> None:
     base = programme.tiers.levels[0].code
-    session.add(TierChange(member_id=member.id or 0, from_tier=member.tier, to_tier=to,
-                           reason=reason, created_at=now))
-    log_event(session, member=member, channel=channel,
-              type="tier_up" if reason == "upgrade" else "tier_down", now=now,
-              payload={"from": member.tier, "to": to})
+    session.add(
+        TierChange(
+            member_id=member.id or 0,
+            from_tier=member.tier,
+            to_tier=to,
+            reason=reason,
+            created_at=now,
+        )
+    )
+    log_event(
+        session,
+        member=member,
+        channel=channel,
+        type="tier_up" if reason == "upgrade" else "tier_down",
+        now=now,
+        payload={"from": member.tier, "to": to},
+    )
     member.tier = to
     member.tier_since = now
     member.tier_warned_at = None

@@ -60,7 +60,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     counts = {name: 0 for name in DATABASES}
     for report in terminalreporter.stats.get("passed", []):
         for name in DATABASES:
-            if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid:
+            if any(mark in report.nodeid for mark in (f"[{name}", f"-{name}]", f"-{name}-")):
                 counts[name] += 1
     problem = terminalreporter.config._loyalty_pg_problem  # type: ignore[attr-defined]
     line = ", ".join(f"{name}: {count} passed" for name, count in counts.items())

@@ -62,11 +62,10 @@ def truncate_all(url: str) -> None:
     with engine.begin() as connection:
         if url not in _TABLES:
             _TABLES[url] = [
-                name for name in sa.inspect(connection).get_table_names()
+                name
+                for name in sa.inspect(connection).get_table_names()
                 if name != "alembic_version"
             ]
         tables = ", ".join(f'"{name}"' for name in _TABLES[url])
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     engine.dispose()
-
-

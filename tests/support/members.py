@@ -20,11 +20,23 @@ def new_member(
 ) -> int:
     """A member who contacted the bot as `name` and, unless told otherwise, signed up."""
     with db.session() as session:
-        contact = register_contact(session, clock=clock, programme=programme, channel=channel,
-                                   platform_user_id=name, display_name=name.title())
+        contact = register_contact(
+            session,
+            clock=clock,
+            programme=programme,
+            channel=channel,
+            platform_user_id=name,
+            display_name=name.title(),
+        )
     if signed_up:
         with db.session() as session:
-            sign_up(session, clock=clock, programme=programme, member_id=contact.member_id,
-                    consent_version=programme.consent.version, channel=channel,
-                    invite_code=invite_code)
+            sign_up(
+                session,
+                clock=clock,
+                programme=programme,
+                member_id=contact.member_id,
+                consent_version=programme.consent.version,
+                channel=channel,
+                invite_code=invite_code,
+            )
     return contact.member_id
