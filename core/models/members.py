@@ -42,7 +42,8 @@ class Member(SQLModel, table=True):
     tier_warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     stage: str = Field(max_length=16)
     stage_at: datetime = Field(sa_type=UTCDateTime)
-    risk: str = Field(default="active", max_length=16)
+    risk: str = Field(default="active", max_length=16)  # active, at_risk, lapsed
+    segment: str | None = Field(default=None, max_length=32)  # RFM segment, when scored
     points_balance: int = Field(default=0)
     points_pending: int = Field(default=0)
     points_earned_total: int = Field(default=0)

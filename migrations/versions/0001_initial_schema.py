@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:19:54.470755
+Create Date: 2026-11-23 13:21:25.745251
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,6 @@ import sqlmodel
 from alembic import op
 from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_type=Text()))
 from sqlalchemy.dialects import postgresql
-
 import core.models.types
 
 revision: str = '0001'
@@ -134,6 +133,7 @@ def upgrade() -> None:
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('stage_at', core.models.types.UTCDateTime(), nullable=False),
     sa.Column('risk', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('segment', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('points_balance', sa.Integer(), nullable=False),
     sa.Column('points_pending', sa.Integer(), nullable=False),
     sa.Column('points_earned_total', sa.Integer(), nullable=False),
