@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from core.models.chat import ChatState
 from core.models.coupons import CouponDefinition, CouponGrant
 from core.models.funnel import Event, FunnelDaily, StageEntry
 from core.models.members import ChannelIdentity, Member, MemberTag, format_member_number
@@ -24,6 +25,7 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "ChannelIdentity",
+    "ChatState",
     "Checkin",
     "CouponDefinition",
     "CouponGrant",
