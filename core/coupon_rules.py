@@ -25,6 +25,10 @@ from core.models import CouponDefinition, CouponGrant, Member
 from core.programme import CouponRule, Eligibility, Programme
 
 SOURCES = ("config", "api", "demo")
+# Counts are 32-bit integer columns on PostgreSQL: refuse bigger values as typos here rather
+# than fail in the driver (or pass on SQLite). Validity beyond a century is a typo too.
+MAX_INT = 2**31 - 1
+MAX_VALID_DAYS = 36_500
 
 
 class SyncResult(BaseModel):
@@ -59,11 +63,21 @@ def rule_fields(rule: CouponRule) -> dict[str, Any]:
     }
 
 
+def _check_limits(rule: CouponRule) -> None:
+    counts = ("value", "min_spend", "stock", "per_member_limit", "points_cost")
+    for name in counts:
+        if (getattr(rule, name) or 0) > MAX_INT:
+            raise InvalidInput(f"coupon {rule.code}: {name} is too large", field=name)
+    if rule.valid_days is not None and rule.valid_days > MAX_VALID_DAYS:
+        raise InvalidInput(f"coupon {rule.code}: valid_days is too large", field="valid_days")
+
+
 def _upsert(
     session: Session, *, rule: CouponRule, source: str, now: datetime
 ) -> tuple[CouponDefinition, bool, bool]:
     """Create or update the definition with the rule's code; `claimed` is never touched, so
     stock already taken stays taken. Returns (definition, created, changed)."""
+    _check_limits(rule)
     fields = rule_fields(rule) | {"source": source}
     row = session.exec(
         select(CouponDefinition).where(CouponDefinition.code == rule.code)

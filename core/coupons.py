@@ -16,6 +16,7 @@ from core.coupon_jobs import coupons_expiring, expire_coupons, mark_reminded
 from core.coupon_offers import AvailableCoupon, MemberCoupon, available_coupons, member_coupons
 from core.coupon_redemption import RedeemResult, redeem_coupon
 from core.coupon_rules import (
+    MAX_INT,
     claims_by_member,
     define_coupon,
     find_definition,
@@ -57,6 +58,7 @@ __all__ = [
 
 # The ledger key is "coupon:claim:<key>"; it must fit the ledger's 200-character column.
 CLAIM_KEY_MAX = MAX_KEY_LENGTH - len("coupon:claim:")
+VARIANT_MAX = 16
 
 
 class ClaimResult(BaseModel):
@@ -94,6 +96,7 @@ def claim_coupon(
     claims never deadlock. A repeat with the same idempotency key returns the first result."""
     if idempotency_key is not None and not 0 < len(idempotency_key) <= CLAIM_KEY_MAX:
         raise InvalidInput(f"idempotency key must be 1–{CLAIM_KEY_MAX} characters")
+    _check_attribution(campaign_id, variant)
     now = clock.now()
     grant_key = f"claim:{idempotency_key or uuid.uuid4().hex}"
 
@@ -146,6 +149,13 @@ def claim_coupon(
         now=now,
         work=work,
     )
+
+
+def _check_attribution(campaign_id: int | None, variant: str | None) -> None:
+    if campaign_id is not None and not 0 < campaign_id <= MAX_INT:
+        raise InvalidInput("no such campaign", campaign_id=campaign_id)
+    if variant is not None and not 0 < len(variant) <= VARIANT_MAX:
+        raise InvalidInput(f"a variant must be 1–{VARIANT_MAX} characters", variant=variant[:32])
 
 
 def _check_offered(definition: CouponDefinition, now: datetime) -> None:

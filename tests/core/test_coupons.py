@@ -15,6 +15,7 @@ from core.errors import (
     IdempotencyConflict,
     InsufficientPoints,
     InvalidInput,
+    MemberNotFound,
 )
 from core.funnel import stage_entries
 from core.models import LedgerEntry, Member
@@ -332,3 +333,18 @@ def test_member_coupons_are_the_usable_ones_soonest_to_expire_first(db, clock, p
     assert [(c.code, c.status) for c in held] == [(short, "active"), (long_, "active")]
     assert held[0].expires_at == clock.now() + timedelta(days=1)
     assert [c.status for c in everything] == ["active", "active", "expired", "redeemed"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"campaign_id": 2**31}, {"campaign_id": 0}, {"variant": ""}, {"variant": "v" * 17}],
+)
+def test_bad_attribution_is_refused(db, clock, programme, options):
+    member_id = new_member(db, clock, programme)
+    define(db, clock)
+    refused(db, InvalidInput, lambda: claim(db, clock, programme, member_id, **options))
+
+
+def test_claims_by_unknown_members_are_refused(db, clock, programme):
+    define(db, clock)
+    refused(db, MemberNotFound, lambda: claim(db, clock, programme, 999))
