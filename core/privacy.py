@@ -1,0 +1,249 @@
+"""A member's own data: export it (/mydata) and erase it (/deleteme), keeping anonymous totals.
+
+Opting out, the profile and reachability live in core.preferences and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from core.admin import audit
+from core.clock import Clock
+from core.funnel import log_event
+from core.idempotency import run_once
+from core.ledger import lock_member
+from core.models import (
+    ChannelIdentity,
+    ChatState,
+    Event,
+    LedgerEntry,
+    Member,
+    MemberTag,
+    SurveyAnswer,
+    SurveyProgress,
+    SurveyQuestion,
+)
+from core.preferences import (
+    mark_reachable,
+    mark_unreachable,
+    opt_in,
+    opt_out,
+    set_locale,
+    update_profile,
+)
+from core.privacy_export import export_member_data
+
+__all__ = [
+    "ErasureResult",
+    "erase_member",
+    "export_member_data",
+    "mark_reachable",
+    "mark_unreachable",
+    "opt_in",
+    "opt_out",
+    "set_locale",
+    "update_profile",
+]
+
+ERASED_PREFIX = "erased:"
+ERASED_TEXT = "[erased]"
+# Payload keys that hold what a person typed or who they are; dropped from their events.
+PERSONAL_KEYS = frozenset(
+    {
+        "name",
+        "display_name",
+        "first_name",
+        "last_name",
+        "username",
+        "phone",
+        "email",
+        "birthday",
+        "address",
+        "platform_user_id",
+        "user_id",
+        "text",
+        "message",
+        "answer",
+        "comment",
+        "query",
+    }
+)
+MIN_SCRUBBED_LENGTH = 3  # shorter values would blank unrelated words and numbers
+
+
+class ErasureResult(BaseModel):
+    member_id: int
+    number: str
+    erased_at: datetime
+    identities: int
+    tags: int
+    answers: int
+    events: int
+
+
+def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) -> ErasureResult:
+    """Erase the member's personal data and keep only anonymous records: purchases, the
+    ledger, stage entries and funnel counts stay, tied to a member row that names nobody.
+
+    Platform ids become irreversible hashes, so the same chat user contacting us again
+    becomes a new member. Erasing twice changes nothing and returns the first result."""
+    now = clock.now()
+
+    def work() -> ErasureResult:
+        member = lock_member(session, member_id)
+        identities = list(
+            session.exec(select(ChannelIdentity).where(ChannelIdentity.member_id == member_id))
+        )
+        personal = _personal_values(member, identities)
+        _erase_identities(session, identities)
+        _erase_profile(member, now)
+        result = ErasureResult(
+            member_id=member_id,
+            number=member.number,
+            erased_at=now,
+            identities=len(identities),
+            tags=_delete_tags(session, member_id),
+            answers=_blank_text_answers(session, member_id),
+            events=_scrub_events(session, member_id, personal),
+        )
+        _scrub_ledger_reasons(session, member_id, personal)
+        log_event(session, member=member, channel="system", type="erased", now=now)
+        audit(
+            session,
+            actor=actor,
+            action="member.erase",
+            target=member.number,
+            details=result.model_dump(mode="json", include={"identities", "tags", "answers"}),
+            now=now,
+        )
+        return result
+
+    return run_once(
+        session,
+        key=f"erase:{member_id}",
+        operation="erase_member",
+        request={"member_id": member_id},
+        result_type=ErasureResult,
+        now=now,
+        work=work,
+    )
+
+
+def _personal_values(member: Member, identities: list[ChannelIdentity]) -> set[str]:
+    values = {member.display_name, member.email, member.external_ref}
+    if member.phone:
+        values |= _phone_forms(member.phone)
+    for identity in identities:
+        values |= {identity.platform_user_id, identity.display_name}
+    return {value for value in values if value and len(value) >= MIN_SCRUBBED_LENGTH}
+
+
+def _phone_forms(phone: str) -> set[str]:
+    """The stored +886… form and the ways people type it (0912…, 886912…)."""
+    forms = {phone, phone.lstrip("+")}
+    if phone.startswith("+886"):
+        forms.add("0" + phone[4:])
+    return forms
+
+
+def _erase_profile(member: Member, now: datetime) -> None:
+    member.display_name = None
+    member.phone = None
+    member.email = None
+    member.birthday = None
+    member.external_ref = None
+    # Lower case and "~": an invite lookup upper-cases what it is given, so this never matches.
+    member.invite_code = "~" + secrets.token_hex(7)
+    member.opted_out = True
+    member.opted_out_at = member.opted_out_at or now
+    member.unreachable = True
+    member.erased_at = now
+
+
+def _erase_identities(session: Session, identities: list[ChannelIdentity]) -> None:
+    """Replace platform ids by a keyed hash whose key is random and never stored: nobody,
+    us included, can link the hash back to the chat user, or the chat user to the hash."""
+    salt = secrets.token_bytes(32)
+    for identity in identities:
+        session.execute(
+            sa.delete(ChatState).where(
+                col(ChatState.channel) == identity.channel,
+                col(ChatState.user_id) == identity.platform_user_id,
+            )
+        )
+        raw = f"{identity.channel}:{identity.platform_user_id}".encode()
+        identity.platform_user_id = ERASED_PREFIX + hmac.new(salt, raw, hashlib.sha256).hexdigest()
+        identity.display_name = None
+        identity.language = None
+        identity.unreachable = True
+
+
+def _delete_tags(session: Session, member_id: int) -> int:
+    tags = session.exec(select(MemberTag).where(MemberTag.member_id == member_id)).all()
+    for tag in tags:
+        session.delete(tag)
+    return len(tags)
+
+
+def _blank_text_answers(session: Session, member_id: int) -> int:
+    """Free-text answers are blanked; scores and choices stay for the survey's results."""
+    answers = session.exec(
+        select(SurveyAnswer)
+        .join(SurveyProgress, col(SurveyProgress.id) == SurveyAnswer.progress_id)
+        .join(SurveyQuestion, col(SurveyQuestion.id) == SurveyAnswer.question_id)
+        .where(
+            SurveyProgress.member_id == member_id,
+            SurveyQuestion.kind == "text",
+            col(SurveyAnswer.value_text).is_not(None),
+        )
+    ).all()
+    for answer in answers:
+        answer.value_text = None
+    return len(answers)
+
+
+def _scrub_events(session: Session, member_id: int, personal: set[str]) -> int:
+    events = session.exec(select(Event).where(Event.member_id == member_id)).all()
+    scrubbed = 0
+    for event in events:
+        cleaned = _scrub(event.payload, personal)
+        if cleaned != event.payload:
+            event.payload = cleaned  # a new object, so the JSON column is written
+            scrubbed += 1
+    return scrubbed
+
+
+def _scrub_ledger_reasons(session: Session, member_id: int, personal: set[str]) -> None:
+    """Staff may have typed a name into a reason; amounts and kinds stay as they were."""
+    entries = session.exec(select(LedgerEntry).where(LedgerEntry.member_id == member_id)).all()
+    for entry in entries:
+        cleaned = _scrub_text(entry.reason, personal)
+        if cleaned != entry.reason:
+            entry.reason = cleaned
+
+
+def _scrub(value: Any, personal: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _scrub(item, personal) for key, item in value.items() if key not in PERSONAL_KEYS
+        }
+    if isinstance(value, list):
+        return [_scrub(item, personal) for item in value]
+    if isinstance(value, str):
+        return _scrub_text(value, personal)
+    return value
+
+
+def _scrub_text(text: str, personal: set[str]) -> str:
+    for value in personal:
+        if value in text:
+            text = text.replace(value, ERASED_TEXT)
+    return text
