@@ -106,6 +106,18 @@ class InvalidAnswer(DomainError):
     code = "survey.invalid_answer"
 
 
+class AnswerRequired(InvalidAnswer):
+    """A required question cannot be skipped."""
+
+    code = "survey.answer_required"
+
+
+class AnswerOutOfOrder(InvalidAnswer):
+    """An answer for a question the member has not reached yet."""
+
+    code = "survey.answer_out_of_order"
+
+
 class AlreadyCheckedIn(DomainError):
     code = "checkin.already"
 
