@@ -105,7 +105,8 @@ def _log_events(
     risk is not the member's activity, so their last activity time must not move. Moving
     back to active logs nothing here: the purchase that did it has its own event."""
     columns = ("member_id", "channel", "type", "stage", "payload", "created_at")
-    rows = select(
+    # SQLAlchemy's own select: SQLModel's typed one takes at most four columns.
+    rows = sa.select(
         col(Member.id),
         sa.literal("system"),
         sa.literal(type),

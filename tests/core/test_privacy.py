@@ -26,6 +26,7 @@ from core.models import (
     SurveyProgress,
     SurveyQuestion,
 )
+from core.points import adjust_points
 from core.privacy import erase_member, export_member_data, update_profile
 from core.purchases import record_purchase
 from tests.support.members import new_member
@@ -256,6 +257,16 @@ def test_erasure_removes_every_personal_field(db, clock, programme):
             )
         )
         session.commit()
+    with db.session() as session:
+        adjust_points(
+            session,
+            clock=clock,
+            programme=programme,
+            member_id=alice,
+            points=10,
+            reason="sorry Alice, the latte was cold",
+            actor="telegram:1",
+        )
     clock.advance(hours=1)
     result = _erase(db, clock, alice)
     assert (result.identities, result.tags, result.answers) == (1, 1, 1)
@@ -294,6 +305,8 @@ def test_erasure_removes_every_personal_field(db, clock, programme):
         for personal in ("Alice", "0912345678", '"text"', '"user_id"'):
             assert personal not in payloads
         assert "POS-A1" in payloads
+        reasons = session.exec(select(LedgerEntry.reason).where(LedgerEntry.member_id == alice))
+        assert "sorry [erased], the latte was cold" in set(reasons)
         assert (
             session.exec(select(AuditLog).where(AuditLog.action == "member.erase")).one().target
             == member.number
