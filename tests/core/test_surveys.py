@@ -26,7 +26,7 @@ from core.models import (
 from core.programme import Caps
 from core.surveys import answer_question, current_question, stop_survey
 from tests.support.members import new_member
-from tests.support.surveys import answer, finish, start, sync, with_taste
+from tests.support.surveys import VALID, answer, finish, start, sync, with_taste
 
 
 @pytest.fixture
@@ -57,9 +57,8 @@ def walk_to(db, clock, programme, member_id, position, code="taste"):
     """Start `code` and answer the questions before `position` validly."""
     question = start(db, clock, member_id, code)
     while question.position < position:
-        values = {"nps": 9, "rating": 4, "choice": 1, "text": "ok"}
         result = answer(
-            db, clock, programme, member_id, question.position, values[question.kind], code=code
+            db, clock, programme, member_id, question.position, VALID[question.kind], code=code
         )
         question = result.next_question
 

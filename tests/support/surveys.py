@@ -31,7 +31,7 @@ TASTE = SurveyRule(
     ],
 )
 
-VALID = {"nps": 9, "rating": 4, "choice": 1, "text": "ok"}
+VALID: dict[str, str | int] = {"nps": 9, "rating": 4, "choice": 1, "text": "ok"}
 
 
 def with_taste(programme: Programme) -> Programme:
