@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from bot.migrate import upgrade
 from bot.settings import Settings, load_settings
 from core.clock import Clock, SystemClock
+from core.coupons import sync_coupon_definitions
 from core.db import Database
 from core.programme import Programme, load_programme
+from core.surveys import sync_surveys
 
 
 @dataclass
@@ -38,8 +40,18 @@ def bootstrap(
         settings.config_path(), timezone=settings.timezone, locale=settings.locale
     )
     database = database or Database(settings.database_url)
-    if migrate:
-        upgrade(database.engine)
-    return Services(
+    services = Services(
         settings=settings, database=database, programme=programme, clock=clock or SystemClock()
     )
+    if migrate:
+        upgrade(database.engine)
+        sync_programme(services)
+    return services
+
+
+def sync_programme(services: Services) -> None:
+    """Bring the coupon and survey definitions in the database in line with the programme."""
+    with services.database.session() as session:
+        sync_coupon_definitions(session, clock=services.clock, programme=services.programme)
+    with services.database.session() as session:
+        sync_surveys(session, clock=services.clock, programme=services.programme)

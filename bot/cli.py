@@ -54,6 +54,29 @@ def serve(
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="Who you are in the chat.")] = "console-user",
+    admin: Annotated[bool, typer.Option(help="Give this console user admin rights.")] = False,
+) -> None:
+    """Talk to the bot in the terminal (same dialogs as LINE and Telegram)."""
+    from bot.bootstrap import bootstrap
+    from bot.chat import run_chat
+    from bot.settings import load_settings
+
+    def build():  # type: ignore[no-untyped-def]
+        settings = load_settings()
+        if admin:
+            settings.admins.append(("console", user))
+        return bootstrap(settings, migrate=True)
+
+    services = configured(build)
+    try:
+        run_chat(services, user=user)
+    finally:
+        services.close()
+
+
 def main() -> None:
     app()
 

@@ -1,4 +1,4 @@
-"""Texts from the catalogs (bot/locales/*.toml) and locale-aware numbers, money and dates."""
+"""Texts from the catalogs (bot/locales/<locale>/*.toml) and locale-aware numbers, money and dates."""
 
 from __future__ import annotations
 
@@ -24,9 +24,16 @@ _BABEL = {"zh-TW": "zh_Hant_TW", "en": "en_US"}
 
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    """The flat catalog for a locale: nested TOML tables become dotted keys."""
-    with open(CATALOG_DIR / f"{locale}.toml", "rb") as handle:
-        return dict(_flatten(tomllib.load(handle)))
+    """The flat catalog for a locale, from every bot/locales/<locale>/*.toml file; nested
+    tables become dotted keys. A key defined in two files is an error."""
+    merged: dict[str, str] = {}
+    for path in sorted((CATALOG_DIR / locale).glob("*.toml")):
+        with open(path, "rb") as handle:
+            for key, value in _flatten(tomllib.load(handle)):
+                if key in merged:
+                    raise ValueError(f"catalog key {key!r} is defined twice ({path.name})")
+                merged[key] = value
+    return merged
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -19,6 +19,9 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 
+from bot.bootstrap import Services, sync_programme
+from bot.dialogs import Dialogs
+from bot.settings import Settings
 from core.clock import FixedClock
 from core.db import Database, make_engine
 from core.programme import Programme
@@ -139,3 +142,17 @@ def clock() -> FixedClock:
 @pytest.fixture
 def programme() -> Programme:
     return Programme()
+
+
+@pytest.fixture
+def services(db: Database, clock: FixedClock, programme: Programme) -> Services:
+    """The application's services on the test database, with the programme synced."""
+    settings = Settings(database_url=db.url, admins=[("console", "staff")])
+    built = Services(settings=settings, database=db, programme=programme, clock=clock)
+    sync_programme(built)
+    return built
+
+
+@pytest.fixture
+def dialogs(services: Services) -> Dialogs:
+    return Dialogs(services)

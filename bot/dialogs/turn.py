@@ -1,0 +1,63 @@
+"""One turn of a conversation: the incoming message, who sent it, and how to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.bootstrap import Services
+from bot.i18n import Translator
+from core.messages import Incoming, Notice
+from core.models import Member
+from core.programme import Programme
+
+
+@dataclass
+class Turn:
+    services: Services
+    incoming: Incoming
+    member: Member
+    t: Translator
+    now: datetime
+    is_admin: bool
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def programme(self) -> Programme:
+        return self.services.programme
+
+    @property
+    def channel(self) -> str:
+        return self.incoming.channel
+
+    @property
+    def member_id(self) -> int:
+        return self.member.id or 0
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for the ledger and the audit log: `telegram:123`."""
+        return f"{self.incoming.channel}:{self.incoming.user_id}"
+
+    def session(self) -> Session:
+        return self.services.database.session()
+
+    def key(self, purpose: str) -> str | None:
+        """An idempotency key tied to the platform's event id, so a redelivered update has
+        no second effect; None when the channel gives no event id (the console)."""
+        if not self.incoming.event_id:
+            return None
+        return f"{self.incoming.channel}:{self.incoming.event_id}:{purpose}"
+
+    def translator_for(self, member: Member) -> Translator:
+        return Translator(member.locale, timezone=member.timezone, currency=self.programme.currency)
+
+    def refresh_member(self) -> Member:
+        with self.services.database.reader() as session:
+            member = session.get(Member, self.member_id)
+        assert member is not None
+        self.member = member
+        self.t = self.translator_for(member)
+        return member
