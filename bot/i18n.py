@@ -1,4 +1,4 @@
-"""Texts from the catalogs (bot/locales/<locale>/*.toml) and locale-aware numbers, money and dates."""
+"""Texts from the catalogs (bot/locales/<locale>/*.toml); numbers, money and dates by locale."""
 
 from __future__ import annotations
 

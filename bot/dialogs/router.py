@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 from bot.bootstrap import Services
+from bot.dialogs import registry
 
 # Importing a dialog module registers its commands, buttons and text handlers.
-from bot.dialogs import member, registry  # noqa: F401
+from bot.dialogs import member as member_dialogs  # noqa: F401  isort: skip
 from bot.dialogs.menus import menu_buttons as help_buttons
 from bot.dialogs.state import get_state
 from bot.dialogs.turn import Turn
