@@ -72,32 +72,10 @@ def start_survey(
         if progress is not None and progress.status == COMPLETED:
             raise SurveyAlreadyDone("this survey was already answered", survey=survey_code)
         _stop_others(session, member=member, keep=survey.id or 0, now=now, channel=channel)
-        if progress is None:
-            progress = SurveyProgress(
-                member_id=member_id,
-                survey_id=survey.id or 0,
-                status=IN_PROGRESS,
-                started_at=now,
-                updated_at=now,
+        if progress is None or progress.status != IN_PROGRESS:
+            progress = _open(
+                session, member=member, survey=survey, progress=progress, now=now, channel=channel
             )
-            session.add(progress)
-            session.flush()
-        elif progress.status == IN_PROGRESS:
-            return question_view(session, survey=survey, progress=progress)
-        progress.status = IN_PROGRESS
-        progress.updated_at = now
-        log_event(
-            session,
-            member=member,
-            channel=channel,
-            type="survey_started",
-            now=now,
-            payload={
-                "survey": survey.code,
-                "position": progress.position,
-                "resumed": progress.position > 0,
-            },
-        )
         return question_view(session, survey=survey, progress=progress)
 
     return run_once(
@@ -112,7 +90,8 @@ def start_survey(
 
 
 def current_question(session: Session, *, member_id: int) -> CurrentQuestion | None:
-    """The member's survey in progress and its next question, or None. Reads only."""
+    """The member's survey in progress and its next question, or None, so the dialogs can
+    take a typed message as the answer. Reads only: a reader session will do."""
     row = session.exec(
         select(SurveyProgress, Survey)
         .join(Survey, col(Survey.id) == SurveyProgress.survey_id)
@@ -171,6 +150,43 @@ def stop_survey(
         now=now,
         work=work,
     )
+
+
+def _open(
+    session: Session,
+    *,
+    member: Member,
+    survey: Survey,
+    progress: SurveyProgress | None,
+    now: datetime,
+    channel: str,
+) -> SurveyProgress:
+    """A new progress at the first question, or a stopped one reopened where it stopped."""
+    if progress is None:
+        progress = SurveyProgress(
+            member_id=member.id or 0,
+            survey_id=survey.id or 0,
+            status=IN_PROGRESS,
+            started_at=now,
+            updated_at=now,
+        )
+        session.add(progress)
+        session.flush()
+    progress.status = IN_PROGRESS
+    progress.updated_at = now
+    log_event(
+        session,
+        member=member,
+        channel=channel,
+        type="survey_started",
+        now=now,
+        payload={
+            "survey": survey.code,
+            "position": progress.position,
+            "resumed": progress.position > 0,
+        },
+    )
+    return progress
 
 
 def _stoppable(
