@@ -17,11 +17,20 @@ from core.programme import Programme
 from core.timeutil import add_months, local_day, start_of_local_day
 
 ACTIVITY_SOURCES = ("checkin", "referral", "survey")
+# Ids and point counts are 32-bit integer columns on PostgreSQL: beyond this a value is a
+# typo, and must be refused as such rather than fail in the driver (or pass on SQLite).
+MAX_INT = 2**31 - 1
 
 
 def lock_member(session: Session, member_id: int, *, allow_erased: bool = False) -> Member:
     """The member's row, locked for the rest of the transaction (all ledger changes of one
     member queue here on PostgreSQL; SQLite's IMMEDIATE transactions serialise anyway)."""
+    if (
+        isinstance(member_id, bool)
+        or not isinstance(member_id, int)
+        or not 0 < member_id <= MAX_INT
+    ):
+        raise MemberNotFound("no such member", member_id=str(member_id))
     member = session.exec(
         select(Member)
         .where(Member.id == member_id)
@@ -53,6 +62,8 @@ def credit(
     """Add a lot of `amount` points; it expires per the programme and may start pending."""
     if amount <= 0:
         raise InvalidInput("points to credit must be positive", amount=amount)
+    if max(member.points_balance, member.points_earned_total) + amount > MAX_INT:
+        raise InvalidInput("that is more points than a member can hold", amount=amount)
     months = programme.expiry.months
     pending = pending_until is not None and pending_until > now
     entry = LedgerEntry(

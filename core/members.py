@@ -12,7 +12,7 @@ from core.clock import Clock
 from core.errors import AlreadySignedUp, ConsentRequired, InvalidInput, MemberNotFound
 from core.funnel import advance_stage, log_event
 from core.idempotency import run_once
-from core.ledger import lock_member
+from core.ledger import MAX_INT, lock_member
 from core.models import ChannelIdentity, Member, TierChange
 from core.programme import Programme
 
@@ -163,6 +163,8 @@ def sign_up(
         member = lock_member(session, member_id)
         if member.consent_at is not None:
             raise AlreadySignedUp("already a member", number=member.number)
+        if phone and phone != member.phone:
+            _check_phone_free(session, phone)
         member.consent_version = consent_version
         member.consent_at = now
         if phone:
@@ -218,13 +220,19 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
+def _check_phone_free(session: Session, phone: str) -> None:
+    """A phone number identifies one member (staff look members up by it)."""
+    if session.exec(select(Member.id).where(Member.phone == phone)).first() is not None:
+        raise InvalidInput("that phone number belongs to another member", phone=phone)
+
+
 def find_member(session: Session, query: str) -> Member:
     """A member by number (M000123), phone, the brand's own reference, or invite code."""
     text = query.strip()
     if not text:
         raise InvalidInput("say which member: a member number like M000123 or a phone number")
     member: Member | None = None
-    if match := MEMBER_NUMBER.match(text):
+    if (match := MEMBER_NUMBER.match(text)) and int(match.group(1)) <= MAX_INT:
         member = session.get(Member, int(match.group(1)))
     if member is None and PHONE.match(text):
         member = session.exec(select(Member).where(Member.phone == normalise_phone(text))).first()

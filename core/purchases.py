@@ -198,6 +198,7 @@ def record_purchase(
             now=now,
             programme=programme,
             channel=channel,
+            counted_at=when,
         )
         if first:
             reward_first_purchase(
@@ -304,11 +305,14 @@ def refund_purchase(
         note_qualifying(
             session,
             member=member,
-            amount=-(cents // 100),
+            # The purchase counted whole units; take back what no longer stays whole, so
+            # partial refunds adding up to the purchase take back exactly what it counted.
+            amount=(left_cents - cents) // 100 - left_cents // 100,
             source="purchase",
             now=now,
             programme=programme,
             channel=channel,
+            counted_at=purchase.occurred_at,
         )
         log_event(
             session,

@@ -65,13 +65,19 @@ def note_qualifying(
     now: datetime,
     programme: Programme,
     channel: str,
+    counted_at: datetime | None = None,
 ) -> str | None:
     """Count `amount` toward the member's tier (spend always; activity when the basis is
-    growth) and upgrade at once if a threshold is crossed. Returns the new tier, if any."""
+    growth) and upgrade at once if a threshold is crossed. Returns the new tier, if any.
+
+    `counted_at` dates the value in the rolling window (a purchase's own time, also for
+    its refunds, so an imported old sale or a late refund falls in the purchase's window)."""
     if amount == 0 or (source != "purchase" and programme.tiers.basis != "growth"):
         return None
     session.add(
-        QualifyingEntry(member_id=member.id or 0, amount=amount, source=source, created_at=now)
+        QualifyingEntry(
+            member_id=member.id or 0, amount=amount, source=source, created_at=counted_at or now
+        )
     )
     session.flush()
     if amount < 0:
@@ -206,6 +212,8 @@ def review_tiers(
             qualified = tiers.for_value(value)
             if tiers.rank(qualified.code) >= tiers.rank(member.tier):
                 member.tier_expires_at = add_months(now, tiers.window_months)
+                # A new tier period: its own review needs its own warning.
+                member.tier_warned_at = None
                 result.kept += 1
                 continue
             warned = member.tier_warned_at is not None and (

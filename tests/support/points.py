@@ -1,0 +1,85 @@
+"""Points use cases in one line each, for tests: every call is its own session (use case)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from core.clock import Clock
+from core.db import Database
+from core.models import Member
+from core.points import PointsResult, adjust_points, spend_points
+from core.programme import Programme
+from core.purchases import PurchaseResult, RefundResult, record_purchase, refund_purchase
+
+
+def buy(
+    db: Database,
+    clock: Clock,
+    programme: Programme,
+    member_id: int,
+    amount: Decimal | int | str,
+    order_id: str | None = None,
+    **options: Any,
+) -> PurchaseResult:
+    with db.session() as session:
+        return record_purchase(
+            session,
+            clock=clock,
+            programme=programme,
+            member_id=member_id,
+            amount=amount,
+            order_id=order_id,
+            **options,
+        )
+
+
+def refund(
+    db: Database,
+    clock: Clock,
+    programme: Programme,
+    order_id: str,
+    amount: Decimal | int | str | None = None,
+    **options: Any,
+) -> RefundResult:
+    with db.session() as session:
+        return refund_purchase(
+            session, clock=clock, programme=programme, order_id=order_id, amount=amount, **options
+        )
+
+
+def spend(db: Database, clock: Clock, member_id: int, points: int, **options: Any) -> PointsResult:
+    with db.session() as session:
+        return spend_points(
+            session,
+            clock=clock,
+            member_id=member_id,
+            points=points,
+            reason=options.pop("reason", "test"),
+            **options,
+        )
+
+
+def grant(
+    db: Database, clock: Clock, programme: Programme, member_id: int, points: int, **options: Any
+) -> PointsResult:
+    """A staff adjustment: positive grants, negative takes back."""
+    with db.session() as session:
+        return adjust_points(
+            session,
+            clock=clock,
+            programme=programme,
+            member_id=member_id,
+            points=points,
+            reason=options.pop("reason", "test"),
+            actor=options.pop("actor", "staff"),
+            **options,
+        )
+
+
+def member(db: Database, member_id: int) -> Member:
+    """The member's row as it is now (detached)."""
+    with db.session() as session:
+        found = session.get(Member, member_id)
+        assert found is not None
+        return found
