@@ -69,8 +69,10 @@ class LineMessaging:
     # ---- users --------------------------------------------------------------------------
 
     def add_friend(self, user_id: str, *, display_name: str | None, language: str | None) -> None:
-        profile: JSON = {"displayName": display_name or f"LINE user {user_id[-4:]}",
-                         "userId": user_id}  # fmt: skip
+        profile: JSON = {
+            "displayName": display_name or f"LINE user {user_id[-4:]}",
+            "userId": user_id,
+        }
         if language:
             profile["language"] = language
         self.friends[user_id] = profile
@@ -102,8 +104,9 @@ class LineMessaging:
             self._next_message_id += 1
         return {"sentMessages": sent}
 
-    def _deliver(self, kind: str, recipients: list[str], messages: list[JSON],
-                 request_id: str) -> None:  # fmt: skip
+    def _deliver(
+        self, kind: str, recipients: list[str], messages: list[JSON], request_id: str
+    ) -> None:
         reachable = [user for user in recipients if user not in self.blocked]
         quota = self.monthly_quota if self.enforce_quota and kind != "reply" else None
         if quota is not None and self.total_usage + len(reachable) > quota:
@@ -211,8 +214,13 @@ class LineMessaging:
         if not (body.get("endpoint") or self.webhook_endpoint):
             raise LineBadRequest("The webhook endpoint URL is not set")
         timestamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return {"success": True, "timestamp": timestamp, "statusCode": 200, "reason": "OK",
-                "detail": "200"}  # fmt: skip
+        return {
+            "success": True,
+            "timestamp": timestamp,
+            "statusCode": 200,
+            "reason": "OK",
+            "detail": "200",
+        }
 
     def validate_rich_menu(self, body: JSON) -> JSON:
         check_rich_menu(body)

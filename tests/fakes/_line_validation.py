@@ -37,14 +37,15 @@ class _Checker:
     def fail(self, message: str, prop: str) -> None:
         self.details.append({"message": message, "property": prop})
 
-    def size(self, value: Any, low: int, high: int, prop: str) -> bool:
+    def sized(self, value: Any, low: int, high: int, prop: str) -> list[Any] | None:
+        """The value when it is a list of `low` to `high` items, else None (and an error)."""
         if not isinstance(value, list) or not value:
             self.fail("May not be empty", prop)
-            return False
+            return None
         if not low <= len(value) <= high:
             self.fail(f"Size must be between {low} and {high}", prop)
-            return False
-        return True
+            return None
+        return value
 
     def text(self, value: Any, high: int, prop: str, *, required: bool = True) -> None:
         if value is None or value == "":
@@ -86,10 +87,10 @@ class _Checker:
         quick_reply = message.get("quickReply")
         if quick_reply is not None:
             items = quick_reply.get("items") if isinstance(quick_reply, dict) else None
-            if self.size(items, 1, 13, f"{prop}.quickReply.items"):
-                for index, item in enumerate(items or []):
-                    action = item.get("action") if isinstance(item, dict) else None
-                    self.action(action, f"{prop}.quickReply.items[{index}].action", label_limit=20)
+            items = self.sized(items, 1, 13, f"{prop}.quickReply.items") or []
+            for index, item in enumerate(items):
+                action = item.get("action") if isinstance(item, dict) else None
+                self.action(action, f"{prop}.quickReply.items[{index}].action", label_limit=20)
 
     def raise_if_failed(self) -> None:
         if self.details:
@@ -99,24 +100,22 @@ class _Checker:
 def check_messages(body: JSON) -> list[JSON]:
     """The body's `messages` (1 to 5 valid message objects), or LineBadRequest."""
     checker = _Checker()
-    messages = body.get("messages")
-    if checker.size(messages, 1, 5, "messages"):
-        for index, message in enumerate(messages):
-            checker.message(message, f"messages[{index}]")
+    messages = checker.sized(body.get("messages"), 1, 5, "messages") or []
+    for index, message in enumerate(messages):
+        checker.message(message, f"messages[{index}]")
     checker.raise_if_failed()
-    return list(messages)
+    return messages
 
 
 def check_recipients(body: JSON, limit: int = 500) -> list[str]:
     """Multicast `to`: 1 to `limit` user ids."""
     checker = _Checker()
-    recipients = body.get("to")
-    if checker.size(recipients, 1, limit, "to"):
-        for index, user_id in enumerate(recipients):
-            if not isinstance(user_id, str) or not user_id:
-                checker.fail("May not be empty", f"to[{index}]")
+    recipients = checker.sized(body.get("to"), 1, limit, "to") or []
+    for index, user_id in enumerate(recipients):
+        if not isinstance(user_id, str) or not user_id:
+            checker.fail("May not be empty", f"to[{index}]")
     checker.raise_if_failed()
-    return list(recipients)
+    return recipients
 
 
 def check_rich_menu(body: JSON) -> None:

@@ -21,13 +21,23 @@ from tests.fakes._line_messaging import BOT_USER_ID, Delivery, LineMessaging
 from tests.fakes._line_routes import Context, Route, build_routes
 from tests.fakes._line_validation import LineBadRequest
 
-__all__ = ["BOT_USER_ID", "DEFAULT_ACCESS_TOKEN", "DEFAULT_CHANNEL_SECRET", "Delivery",
-           "FakeLineAPI", "LineCall"]  # fmt: skip
+__all__ = [
+    "BOT_USER_ID",
+    "DEFAULT_ACCESS_TOKEN",
+    "DEFAULT_CHANNEL_SECRET",
+    "Delivery",
+    "FakeLineAPI",
+    "LineCall",
+]
 
 DEFAULT_ACCESS_TOKEN = "fake-line-channel-access-token"
 DEFAULT_CHANNEL_SECRET = "fake-line-channel-secret"
-_RETRY_KEY_PATHS = ("/v2/bot/message/push", "/v2/bot/message/multicast",
-                    "/v2/bot/message/broadcast", "/v2/bot/message/narrowcast")  # fmt: skip
+_RETRY_KEY_PATHS = (
+    "/v2/bot/message/push",
+    "/v2/bot/message/multicast",
+    "/v2/bot/message/broadcast",
+    "/v2/bot/message/narrowcast",
+)
 _DEFAULT_MESSAGES = {
     401: "Authentication failed. Confirm that the access token in the authorization header "
     "is valid.",
@@ -103,8 +113,9 @@ class FakeLineAPI(FakeHttpServer):
         with self.lock:
             return self.messaging.issue_reply_token(user_id)
 
-    def add_friend(self, user_id: str, *, display_name: str | None = None,
-                   language: str | None = "zh-TW") -> None:  # fmt: skip
+    def add_friend(
+        self, user_id: str, *, display_name: str | None = None, language: str | None = "zh-TW"
+    ) -> None:
         """Make `user_id` a friend of the account (broadcast target, profile)."""
         with self.lock:
             self.messaging.add_friend(user_id, display_name=display_name, language=language)
@@ -143,7 +154,7 @@ class FakeLineAPI(FakeHttpServer):
         with self.lock:
             return [c for c in self._calls if path_suffix is None or c.path.endswith(path_suffix)]
 
-    def deliveries(self, kind: str | None = None) -> list[Any]:
+    def deliveries(self, kind: str | None = None) -> list[Delivery]:
         """One Delivery(kind, to, messages, request_id, time) per recipient reached."""
         with self.lock:
             return [d for d in self.messaging.deliveries if kind is None or d.kind == kind]
@@ -212,7 +223,7 @@ class FakeLineAPI(FakeHttpServer):
                     status,
                     time.time(),
                     request_id,
-                )  # fmt: skip
+                )
             )
             self.notify()
         if isinstance(payload, Response):
@@ -232,8 +243,9 @@ class FakeLineAPI(FakeHttpServer):
         except LineBadRequest as exc:
             return exc.status, exc.payload, {}
         context = Context(request, match, body, request_id)
-        retry_key = request.headers.get("X-Line-Retry-Key") if route.status == 200 and any(
-            request.path == p for p in _RETRY_KEY_PATHS) else None  # fmt: skip
+        retry_key = None
+        if request.path in _RETRY_KEY_PATHS:
+            retry_key = request.headers.get("X-Line-Retry-Key")
         with self.lock:
             injection = self._take_injection(request.path)
             if injection is not None and not injection.after_delivery:
