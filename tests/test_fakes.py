@@ -335,7 +335,7 @@ def test_a_reply_token_works_once(fake_line: FakeLineAPI) -> None:
 
     assert error.value.status == 400 and "Invalid reply token" in error.value.body
     assert unknown.value.status == 400
-    assert fake_line.deliveries() == [fake_line.deliveries("reply")[0]]
+    assert [(d.kind, d.to) for d in fake_line.deliveries()] == [("reply", "Ubbb")]
     assert fake_line.texts_to("Ubbb") == ["one"]
 
 
