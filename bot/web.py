@@ -1,25 +1,54 @@
-"""The web app: health and readiness now; webhooks and the admin API join it as they land."""
+"""The web app: health, readiness and the platform webhooks (admin API joins later)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.bootstrap import Services
+from bot.channels import build_channels
+from bot.dialogs import Dialogs
+from bot.inbox import Inbox
+from bot.messenger import Messenger
+from core.channels import BadUpdate, Channel
+
+log = logging.getLogger(__name__)
+MAX_WEBHOOK_BYTES = 1_000_000
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, channels: dict[str, Channel] | None = None) -> FastAPI:
+    """The ASGI app. Channels default to those the settings switch on; their SDK clients
+    start in the lifespan, and so does the inbox worker that handles stored updates."""
+    channels = build_channels(services.settings) if channels is None else channels
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        services.close()
+        for channel in channels.values():
+            await channel.start()
+        messenger = Messenger(services, channels)
+        inbox = Inbox(services, Dialogs(services), channels, messenger)
+        app.state.inbox, app.state.messenger = inbox, messenger
+        worker = asyncio.create_task(inbox.run(), name="inbox")
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            for channel in channels.values():
+                await channel.close()
+            services.close()
 
     app = FastAPI(title="Loyalty", version="0.1.0", lifespan=lifespan)
     app.state.services = services
+    app.state.channels = channels
 
     @app.get("/healthz", tags=["ops"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -38,4 +67,40 @@ def create_app(services: Services) -> FastAPI:
             {"status": "unavailable", "database": services.database.dialect}, status_code=503
         )
 
+    for name in ("telegram", "line"):
+        _add_webhook(app, name, channels)
     return app
+
+
+def _add_webhook(app: FastAPI, name: str, channels: dict[str, Channel]) -> None:
+    async def webhook(request: Request) -> JSONResponse:
+        channel = channels.get(name)
+        if channel is None:
+            return JSONResponse(
+                {"detail": f"the {name} channel is not configured"}, status_code=404
+            )
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return JSONResponse({"detail": "body too large"}, status_code=413)
+        if not channel.verify(request.headers, body):
+            return JSONResponse({"detail": "bad or missing secret/signature"}, status_code=401)
+        try:
+            items = channel.split(body)
+        except BadUpdate as exc:
+            return JSONResponse({"detail": f"not a {name} update: {exc}"}, status_code=400)
+        inbox: Inbox = request.app.state.inbox
+        accepted = await run_in_threadpool(inbox.accept, name, items)
+        return JSONResponse({"ok": True, "accepted": accepted})
+
+    app.add_api_route(
+        f"/webhooks/{name}",
+        webhook,
+        methods=["POST"],
+        tags=["webhooks"],
+        summary=f"{name.title()} webhook",
+        responses={
+            401: {"description": "bad or missing secret/signature"},
+            400: {"description": "not an update"},
+            404: {"description": "channel off"},
+        },
+    )

@@ -32,6 +32,7 @@ class Incoming:
     language: str | None = None
     event_id: str | None = None
     chat_id: str | None = None
+    reply_token: str | None = None  # a channel's one-time handle for answering (LINE)
     received_at: datetime | None = None
 
     @property

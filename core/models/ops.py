@@ -35,11 +35,13 @@ class InboundUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
     channel: str = Field(max_length=16)
     update_id: str = Field(max_length=128)
-    status: str = Field(max_length=16)  # received, done, failed
+    status: str = Field(max_length=16)  # received, processing, done, failed
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    user_key: str | None = Field(default=None, max_length=160)
     attempts: int = Field(default=0)
     error: str | None = Field(default=None, max_length=500)
     received_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -1,0 +1,31 @@
+"""Building the chat channels that the settings switch on."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from core.channels import Channel
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """Telegram when TELEGRAM_BOT_TOKEN is set; LINE when its secret and token are set.
+    SDK clients are created later, in `start()`, inside the app's lifespan."""
+    channels: dict[str, Channel] = {}
+    if settings.telegram_enabled:
+        from adapters.telegram import TelegramChannel
+
+        assert settings.telegram_bot_token and settings.telegram_webhook_secret
+        channels["telegram"] = TelegramChannel(
+            token=settings.telegram_bot_token.get_secret_value(),
+            webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
+            api_url=settings.telegram_api_url,
+        )
+    if settings.line_enabled:
+        from adapters.line import LineChannel
+
+        assert settings.line_channel_secret and settings.line_channel_access_token
+        channels["line"] = LineChannel(
+            channel_secret=settings.line_channel_secret.get_secret_value(),
+            access_token=settings.line_channel_access_token.get_secret_value(),
+            api_url=settings.line_api_url,
+        )
+    return channels

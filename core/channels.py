@@ -1,0 +1,66 @@
+"""The port every chat channel implements: check and split webhook bodies, translate
+updates to `Incoming`, and send replies. Implementations live in adapters/."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from core.messages import Incoming, Reply
+
+SendStatus = Literal["sent", "blocked", "failed"]
+
+
+class BadUpdate(Exception):
+    """A webhook body that is not what the platform sends (not JSON, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """One update or event from a webhook body, with the platform's id for it."""
+
+    update_id: str
+    payload: dict[str, Any]
+    user_key: str | None = None  # who it is from, so one user's updates run in order
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
+
+
+class Channel(Protocol):
+    name: str
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the request really comes from the platform (secret or signature)."""
+        ...
+
+    def split(self, body: bytes) -> list[InboundItem]:
+        """The updates in a verified webhook body; raises BadUpdate when malformed."""
+        ...
+
+    def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
+        """The channel-neutral message for one stored update; None for updates we ignore."""
+        ...
+
+    async def send(
+        self,
+        address: str,
+        reply: Reply,
+        *,
+        reply_token: str | None = None,
+        retry_key: str | None = None,
+    ) -> SendResult:
+        """Deliver a reply; waits out rate limits; 'blocked' when the user blocked the bot."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
