@@ -1,0 +1,68 @@
+"""Async rate limiting for senders: a global token bucket plus one bucket per chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+
+
+class TokenBucket:
+    """At most `rate` acquisitions per second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """Stop handing out tokens for `seconds` (the platform asked us to wait)."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class ChatRateLimiter:
+    """A global limit and a per-chat limit, e.g. Telegram's ~30 messages/s overall and
+    1 message/s per chat. Per-chat buckets are kept for the most recent chats only."""
+
+    def __init__(self, global_rate: float, per_chat_rate: float, *, per_chat_burst: float = 1,
+                 max_chats: int = 10_000) -> None:
+        self.global_bucket = TokenBucket(global_rate)
+        self.per_chat_rate = per_chat_rate
+        self.per_chat_burst = per_chat_burst
+        self.max_chats = max_chats
+        self._chats: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def _bucket(self, chat: str) -> TokenBucket:
+        bucket = self._chats.get(chat)
+        if bucket is None:
+            bucket = TokenBucket(self.per_chat_rate, self.per_chat_burst)
+            self._chats[chat] = bucket
+            if len(self._chats) > self.max_chats:
+                self._chats.popitem(last=False)
+        else:
+            self._chats.move_to_end(chat)
+        return bucket
+
+    async def acquire(self, chat: str) -> None:
+        await self._bucket(chat).acquire()
+        await self.global_bucket.acquire()
+
+    def pause(self, seconds: float, chat: str | None = None) -> None:
+        (self._bucket(chat) if chat else self.global_bucket).pause(seconds)
