@@ -13,6 +13,7 @@ from bot.dialogs import registry
 
 # Importing a dialog module registers its commands, buttons and text handlers.
 from bot.dialogs import member as member_dialogs  # noqa: F401  isort: skip
+from bot.dialogs import admin as admin_dialogs  # noqa: F401  isort: skip
 from bot.dialogs.menus import menu_buttons as help_buttons
 from bot.dialogs.state import get_state
 from bot.dialogs.turn import Turn
@@ -136,7 +137,7 @@ class Dialogs:
                     target=" ".join(turn.incoming.args)[:160] or None,
                     allowed=False,
                     details={"reason": "not an admin"},
-                    now=turn.now,
+                    clock=turn.services.clock,
                 )
             return Reply.text(turn.t("admin.refused"))
         if command.needs_signup and not turn.member.signed_up:

@@ -29,9 +29,11 @@ class ChatUser:
         self.language = language
         self.event_ids = event_ids
         self.last: Outcome | None = None
+        self.sent: Incoming | None = None
         self.transcript: list[tuple[str, str]] = []
 
     def _send(self, incoming: Incoming) -> Outcome:
+        self.sent = incoming
         self.last = self.dialogs.handle(incoming)
         self.transcript.append((incoming.text or incoming.payload or incoming.kind, self.text))
         return self.last
@@ -59,6 +61,11 @@ class ChatUser:
         return self._send(
             Incoming(kind="button", payload=button.payload, text=button.label, **self._base())
         )  # type: ignore[arg-type]
+
+    def resend(self) -> Outcome:
+        """The platform delivers the last message again, with the same event id."""
+        assert self.sent is not None, "nothing was said yet"
+        return self._send(self.sent)
 
     def follow(self) -> Outcome:
         return self._send(Incoming(kind="follow", **self._base()))  # type: ignore[arg-type]
