@@ -62,8 +62,7 @@ def credit(
     """Add a lot of `amount` points; it expires per the programme and may start pending."""
     if amount <= 0:
         raise InvalidInput("points to credit must be positive", amount=amount)
-    if max(member.points_balance, member.points_earned_total) + amount > MAX_INT:
-        raise InvalidInput("that is more points than a member can hold", amount=amount)
+    ensure_room(member, amount)
     months = programme.expiry.months
     pending = pending_until is not None and pending_until > now
     entry = LedgerEntry(
@@ -88,6 +87,12 @@ def credit(
     if kind == "earn":
         member.points_earned_total += amount
     return entry
+
+
+def ensure_room(member: Member, amount: int) -> None:
+    """Refuse a credit that would take the member's points beyond what the columns hold."""
+    if max(member.points_balance, member.points_earned_total) + amount > MAX_INT:
+        raise InvalidInput("that is more points than a member can hold", amount=amount)
 
 
 def debit(

@@ -18,7 +18,7 @@ from core.errors import (
 )
 from core.funnel import advance_stage, log_event
 from core.idempotency import run_once
-from core.ledger import credit, debit, lock_member
+from core.ledger import credit, debit, ensure_room, lock_member
 from core.models import LedgerEntry, Member, Purchase, Refund
 from core.programme import Programme
 from core.referrals import reward_first_purchase
@@ -132,6 +132,7 @@ def record_purchase(
             if award_points
             else (0, Decimal(1), [])
         )
+        ensure_room(member, points)  # before the purchase row, which holds the points too
         purchase = Purchase(
             order_id=order_id,
             member_id=member_id,
