@@ -32,6 +32,10 @@ def create_app(services: Services, channels: dict[str, Channel] | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for channel in channels.values():
             await channel.start()
+        username = getattr(channels.get("telegram"), "username", None)
+        if username and not services.settings.telegram_bot_username:
+            # /invite's deep link needs the bot's @username: getMe told us at start.
+            services.settings.telegram_bot_username = username
         messenger = Messenger(services, channels)
         inbox = Inbox(services, Dialogs(services), channels, messenger)
         app.state.inbox, app.state.messenger = inbox, messenger
