@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_telegram import telegram_app
 from bot.settings import SettingsError
 from core.errors import ConfigError
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 T = TypeVar("T")
+app.add_typer(telegram_app, name="telegram")
 
 
 def configured(build: Callable[[], T]) -> T:
