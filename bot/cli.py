@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli_admin import admin_app, token_app
 from bot.cli_telegram import telegram_app
 from bot.settings import SettingsError
 from core.errors import ConfigError
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 T = TypeVar("T")
+app.add_typer(admin_app, name="admin")
+app.add_typer(token_app, name="token")
 app.add_typer(telegram_app, name="telegram")
 
 

@@ -142,16 +142,12 @@ def test_staff_redeem_a_claimed_coupon_once(dialogs, services, staff, db):
     with db.reader() as session:
         grant = session.exec(select(CouponGrant)).one()
     assert (grant.status, grant.redeemed_by) == ("redeemed", "console:staff")
-    verify_dialog(
-        staff, [(f"/use {code}", f"Coupon {code} was already used on 2026-03-02 10:00")]
-    )
+    verify_dialog(staff, [(f"/use {code}", f"Coupon {code} was already used on 2026-03-02 10:00")])
     assert staff.last.notices == []
     assert count(db, AuditLog, AuditLog.action == "command:use") == 1
 
 
-def test_a_code_typed_with_a_space_works_and_an_unknown_one_is_explained(
-    dialogs, services, staff
-):
+def test_a_code_typed_with_a_space_works_and_an_unknown_one_is_explained(dialogs, services, staff):
     joined(dialogs, "alice", "en")
     code = claim(services, 1).code
     verify_dialog(
