@@ -31,6 +31,11 @@ class ConsoleChannel:
             "display_name": self.display_name,
             "language": self.language,
         }
+        # A button's own label wins over its number: on a 0–10 survey scale, "9" means 9.
+        labelled = [button for button in self._buttons if button.label == stripped]
+        if labelled:
+            chosen = labelled[0]
+            return Incoming(kind="button", payload=chosen.payload, text=chosen.label, **base)
         if stripped.isdigit() and 1 <= int(stripped) <= len(self._buttons):
             chosen = self._buttons[int(stripped) - 1]
             if chosen.payload:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET")
     )
+    # Without the "@"; only for the invite deep link https://t.me/<username>?start=<code>.
+    telegram_bot_username: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_]{5,32}$", validation_alias=_env("TELEGRAM_BOT_USERNAME")
+    )
     telegram_api_url: str = Field(
         "https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_URL")
     )
@@ -60,6 +64,12 @@ class Settings(BaseSettings):
                 )
             admins.append((channel, user_id))
         return admins
+
+    @field_validator("telegram_bot_username", mode="before")
+    @classmethod
+    def _bare_username(cls, value: object) -> object:
+        # People copy the name as shown in Telegram, with its "@".
+        return value.strip().removeprefix("@") or None if isinstance(value, str) else value
 
     @field_validator("api_token", "telegram_webhook_secret", "line_channel_secret")
     @classmethod

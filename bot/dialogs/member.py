@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from bot.dialogs.account import resume_offers
 from bot.dialogs.menus import menu_buttons
 from bot.dialogs.registry import button, command, on_text
+from bot.dialogs.rewards import referrer_notice
 from bot.dialogs.turn import Turn
+from core.errors import ReferralRejected
 from core.members import sign_up
 from core.messages import Button, Card, Reply
 from core.points import points_expiring
@@ -17,7 +20,9 @@ INVITE_CODE = re.compile(r"^[A-HJ-NP-Z2-9]{8}$")
 
 @command("help", needs_signup=False)
 def help_(turn: Turn) -> Reply:
-    texts = [turn.t("help.member")] + ([turn.t("help.admin")] if turn.is_admin else [])
+    texts: list[str | Card] = [turn.t("help.member")]
+    if turn.is_admin:
+        texts.append(turn.t("help.admin"))
     return Reply(texts=texts, buttons=menu_buttons(turn))
 
 
@@ -25,10 +30,12 @@ def help_(turn: Turn) -> Reply:
 def start(turn: Turn) -> Reply:
     """Welcome; a prospect is asked for consent (carrying an invite code from a deep link)."""
     if turn.member.signed_up:
-        return Reply.text(
-            turn.t("start.welcome_back", name=display_name(turn), number=turn.member.number),
-            buttons=menu_buttons(turn),
-        )
+        texts: list[str | Card] = [
+            turn.t("start.welcome_back", name=display_name(turn), number=turn.member.number)
+        ]
+        if turn.member.opted_out:  # /start after /stop: offers on again
+            texts.append(resume_offers(turn))
+        return Reply(texts=texts, buttons=menu_buttons(turn))
     invite = turn.incoming.args[0] if turn.incoming.args else ""
     invite = invite if INVITE_CODE.match(invite.upper()) else ""
     version = turn.programme.consent.version
@@ -51,21 +58,36 @@ def consent(turn: Turn, args: list[str]) -> Reply:
         return start(turn)
     version = args[0] if args else ""
     invite = args[1] if len(args) > 1 else None
-    with turn.session() as session:
-        result = sign_up(
-            session,
-            clock=turn.services.clock,
-            programme=turn.programme,
-            member_id=turn.member_id,
-            consent_version=version,
-            channel=turn.channel,
-            invite_code=invite,
+    try:
+        with turn.session() as session:
+            result = sign_up(
+                session,
+                clock=turn.services.clock,
+                programme=turn.programme,
+                member_id=turn.member_id,
+                consent_version=version,
+                channel=turn.channel,
+                invite_code=invite,
+            )
+    except ReferralRejected:  # a mistyped or used-up code must not keep anyone out
+        return Reply(
+            texts=[turn.t("error.referral.rejected")],
+            buttons=[Button(turn.t("consent.agree"), f"consent:{version}")],
         )
     turn.refresh_member()
     texts = [turn.t("start.joined", name=display_name(turn), number=result.number)]
     if result.referrer_id is not None:
-        texts.append(turn.t("invite.accepted", points=turn.programme.referral.invitee_points))
+        texts.append(invitee_reward_text(turn))
+        notice = referrer_notice(turn, referrer_id=result.referrer_id, invitee_id=turn.member_id)
+        if notice is not None:
+            turn.notices.append(notice)
     return Reply(texts=list(texts), buttons=menu_buttons(turn))
+
+
+def invitee_reward_text(turn: Turn) -> str:
+    rule = turn.programme.referral
+    key = "invite.accepted_later" if rule.reward_on == "first_purchase" else "invite.accepted"
+    return turn.t(key, points=turn.t.number(rule.invitee_points))
 
 
 @button("consent_later")
