@@ -109,12 +109,12 @@ def use(turn: Turn) -> Reply:
             )
     except CouponCodeUnknown:
         return Reply.text(turn.t("admin.use.unknown", code=shown))
-    except CouponAlreadyRedeemed as error:
+    except (CouponAlreadyRedeemed, CouponExpired) as error:
+        key = (
+            "admin.use.already" if isinstance(error, CouponAlreadyRedeemed) else "admin.use.expired"
+        )
         when = views.when(turn.t, error.params.get("when"))
-        return Reply.text(turn.t("admin.use.already", code=shown.upper(), when=when))
-    except CouponExpired as error:
-        when = views.when(turn.t, error.params.get("when"))
-        return Reply.text(turn.t("admin.use.expired", code=shown.upper(), when=when))
+        return Reply.text(turn.t(key, code=error.params.get("code", shown), when=when))
     member = _member(turn, result.member_id)
     if first and member is not None:
         t = turn.translator_for(member)
@@ -213,5 +213,7 @@ def recorded_order(turn: Turn, order_id: str) -> Purchase | None:
 
 
 def _member(turn: Turn, member_id: int) -> Member | None:
+    """The member to notify; None once erased (there is no one left to tell)."""
     with turn.services.database.reader() as session:
-        return session.get(Member, member_id)
+        member = session.get(Member, member_id)
+    return member if member is not None and member.erased_at is None else None

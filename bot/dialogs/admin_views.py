@@ -3,8 +3,10 @@ notices members get, all from the catalogs (bot/locales/*/admin.toml)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
@@ -18,6 +20,7 @@ from core.purchases import PurchaseResult
 from core.stats import Funnel, Kpis
 
 SEPARATOR = " · "
+V = TypeVar("V")
 
 
 def usage(turn: Turn, command: str, problem: str | None, **params: object) -> Reply:
@@ -109,8 +112,8 @@ def _biggest_drop(t: Translator, funnel: Funnel) -> str | None:
     )
 
 
-def _maybe(t: Translator, value: object, show: object) -> str:
-    return t("admin.stats.none") if value is None else show(value)  # type: ignore[operator]
+def _maybe(t: Translator, value: V | None, show: Callable[[V], str]) -> str:
+    return t("admin.stats.none") if value is None else show(value)
 
 
 # /sale

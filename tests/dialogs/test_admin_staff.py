@@ -278,3 +278,13 @@ def test_stats_in_chinese_and_for_an_empty_programme(dialogs):
     verify_dialog(boss, [("/stats", "目前還沒有會員")])
     joined(dialogs, "alice")
     verify_dialog(boss, [("/stats", ["最近 30 天", "興趣: 1 (50%)", "流失最多：興趣 → 決策"])])
+
+
+def test_without_event_ids_each_sale_message_is_a_new_sale(dialogs, db):
+    joined(dialogs, "alice", "en")
+    console_staff = ChatUser(dialogs, "staff", language="en", event_ids=False)
+    console_staff.say("/sale M000001 100")
+    console_staff.resend()
+    assert count(db, Purchase) == 2
+    assert len(console_staff.last.notices) == 1
+    assert count(db, AuditLog, AuditLog.action == "command:sale") == 2
