@@ -6,6 +6,7 @@ from core.models.chat import ChatState
 from core.models.coupons import CouponDefinition, CouponGrant
 from core.models.funnel import Event, FunnelDaily, StageEntry
 from core.models.members import ChannelIdentity, Member, MemberTag, format_member_number
+from core.models.menus import ChatMenu, ChatMenuSync
 from core.models.ops import Admin, ApiToken, AuditLog, IdempotencyRecord, InboundUpdate
 from core.models.points import (
     Checkin,
@@ -25,6 +26,8 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "ChannelIdentity",
+    "ChatMenu",
+    "ChatMenuSync",
     "ChatState",
     "Checkin",
     "CouponDefinition",
