@@ -70,11 +70,17 @@ class Inbox:
         ]
         dialect = self.services.database.dialect
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self._table)
-        statement = insert.on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        # One multi-row INSERT … RETURNING: executemany's rowcount is -1 on PostgreSQL, and
+        # RETURNING yields exactly the rows that were new (not the ignored duplicates).
+        statement = (
+            insert.values(rows)
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+            .returning(self._table.c.id)
+        )
         with self.services.database.engine.begin() as connection:
-            result = connection.execute(statement, rows)
+            inserted = len(connection.execute(statement).all())
         self._wakeup.set()
-        return max(result.rowcount, 0)
+        return inserted
 
     def wake(self) -> None:
         self._wakeup.set()
