@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=_env("LOYALTY_ADMINS")
     )
     api_token: SecretStr | None = Field(None, validation_alias=_env("LOYALTY_API_TOKEN"))
+    # Per API token, in each web process: requests per second on average, and burst size.
+    api_rate_limit: float = Field(20.0, gt=0, validation_alias=_env("LOYALTY_API_RATE_LIMIT"))
+    api_rate_burst: int = Field(40, ge=1, validation_alias=_env("LOYALTY_API_RATE_BURST"))
     telegram_bot_token: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("TELEGRAM_WEBHOOK_SECRET")

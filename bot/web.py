@@ -1,4 +1,4 @@
-"""The web app: health, readiness and the platform webhooks (admin API joins later)."""
+"""The web app: health, readiness, the platform webhooks and the admin API."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from bot.api import build_api_router
 from bot.bootstrap import Services
 from bot.channels import build_channels
 from bot.dialogs import Dialogs
@@ -73,6 +74,7 @@ def create_app(services: Services, channels: dict[str, Channel] | None = None) -
 
     for name in ("telegram", "line"):
         _add_webhook(app, name, channels)
+    app.include_router(build_api_router(services.settings))
     return app
 
 

@@ -40,6 +40,12 @@ class AlreadySignedUp(DomainError):
     code = "member.already_signed_up"
 
 
+class MemberExists(DomainError):
+    """A member already has that reference (the brand's own customer id)."""
+
+    code = "member.exists"
+
+
 class InsufficientPoints(DomainError):
     code = "points.insufficient"
 

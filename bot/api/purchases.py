@@ -1,0 +1,326 @@
+"""Purchases from the brand's systems: recorded once per order id, refunds reverse points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col, select
+
+from bot.api.deps import AuditOnCommit, ClockDep, ProgrammeDep, ReaderDep, SessionDep, TokenDep
+from bot.api.errors import ApiRoute, errors
+from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel
+from core.errors import PurchaseNotFound
+from core.members import find_member
+from core.models import Purchase, Refund, format_member_number
+from core.purchases import ORDER_ID_MAX, record_purchase, refund_purchase
+
+router = APIRouter(tags=["purchases"], route_class=ApiRoute)
+
+OrderIdPath = Annotated[
+    str,
+    Path(min_length=1, max_length=ORDER_ID_MAX, pattern=NO_NUL, examples=["POS-2026-0001"]),
+]
+
+
+class PurchaseCreate(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "member": "M000123",
+                    "order_id": "POS-2026-0001",
+                    "amount": "1280.50",
+                    "occurred_at": "2026-03-05T12:00:00+08:00",
+                    "category": "coffee",
+                }
+            ]
+        },
+    )
+
+    member: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="The member number (M000123), the brand's customer reference, or phone.",
+    )
+    order_id: OrderId = Field(description="The brand's own order id; a purchase is kept once.")
+    amount: Money
+    occurred_at: ApiDateTime | None = Field(default=None, description="Default: now.")
+    category: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_NUL)
+
+
+class PurchaseRecorded(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "POS-2026-0001",
+                    "member": "M000123",
+                    "amount": "1280.50",
+                    "points": 1280,
+                    "pending": False,
+                    "multiplier": "1",
+                    "promotions": [],
+                    "tier": "regular",
+                    "upgraded_to": None,
+                    "stage": "action",
+                    "balance": 1280,
+                }
+            ]
+        }
+    )
+
+    order_id: str
+    member: str = Field(description="The member number.")
+    amount: Decimal
+    points: int = Field(description="Points earned by this purchase.")
+    pending: bool = Field(description="Whether the points wait out the return window.")
+    multiplier: Decimal
+    promotions: list[str]
+    tier: str
+    upgraded_to: str | None
+    stage: str
+    balance: int = Field(description="The member's balance right after the purchase.")
+
+
+class RefundCreate(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "280.50", "refund_id": "RMA-77"}, {}]},
+    )
+
+    amount: Money | None = Field(default=None, description="Default: all that is left.")
+    refund_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="The brand's refund id, so a retried request refunds once. Without it, "
+        "a refund is kept once per order and amount.",
+    )
+
+
+class RefundRecorded(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "POS-2026-0001",
+                    "member": "M000123",
+                    "amount": "1280.50",
+                    "points_reversed": 1280,
+                    "points_shortfall": 0,
+                    "balance": 0,
+                }
+            ]
+        }
+    )
+
+    order_id: str
+    member: str
+    amount: Decimal
+    points_reversed: int
+    points_shortfall: int = Field(
+        description="Points that could not be taken back because they were already spent."
+    )
+    balance: int
+
+
+class RefundLine(BaseModel):
+    amount: Decimal
+    points_reversed: int
+    points_shortfall: int
+    created_at: datetime
+
+
+class PurchasePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "POS-2026-0001",
+                    "member": "M000123",
+                    "amount": "1280.50",
+                    "refunded": "0.00",
+                    "category": "coffee",
+                    "occurred_at": "2026-03-05T04:00:00Z",
+                    "recorded_at": "2026-03-05T04:00:02Z",
+                    "points_earned": 1280,
+                    "points_reversed": 0,
+                    "source": "api",
+                    "refunds": [],
+                }
+            ]
+        }
+    )
+
+    order_id: str
+    member: str
+    amount: Decimal
+    refunded: Decimal
+    category: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    points_earned: int
+    points_reversed: int
+    source: str
+    refunds: list[RefundLine]
+
+
+def _cents(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2)
+
+
+@router.post(
+    "/purchases",
+    status_code=201,
+    response_model=PurchaseRecorded,
+    summary="Record a purchase (idempotent on order_id)",
+    responses={
+        200: {"model": PurchaseRecorded, "description": "A repeat: the first result, unchanged."},
+        **errors(404, 409, 422),
+    },
+)
+def create(
+    body: PurchaseCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    programme: ProgrammeDep,
+    caller: TokenDep,
+    response: Response,
+) -> PurchaseRecorded:
+    """Earn the member points for a sale, move their funnel stage and tier. Kept once per
+    `order_id`: the same request again answers 200 with the first result and changes
+    nothing; the same order id with other details is 409 `idempotency.conflict`."""
+    member = find_member(session, body.member)
+    watch = AuditOnCommit(
+        session,
+        clock=clock,
+        caller=caller,
+        action="purchase.record",
+        target=body.order_id,
+        details={"member": member.number, "amount": str(body.amount)},
+    )
+    result = record_purchase(
+        session,
+        clock=clock,
+        programme=programme,
+        member_id=member.id or 0,
+        amount=body.amount,
+        order_id=body.order_id,
+        occurred_at=body.occurred_at,
+        category=body.category,
+        source="api",
+        actor=caller.actor,
+        channel="api",
+    )
+    if not watch.committed:
+        response.status_code = 200
+    return PurchaseRecorded(
+        order_id=result.order_id,
+        member=result.number,
+        amount=result.amount,
+        points=result.points,
+        pending=result.pending,
+        multiplier=result.multiplier,
+        promotions=result.promotions,
+        tier=result.tier,
+        upgraded_to=result.upgraded_to,
+        stage=result.stage,
+        balance=result.balance,
+    )
+
+
+@router.get(
+    "/purchases/{order_id}",
+    response_model=PurchasePublic,
+    summary="Get a purchase and its refunds",
+    responses=errors(404, 422),
+)
+def get_purchase(order_id: OrderIdPath, reader: ReaderDep) -> PurchasePublic:
+    purchase = reader.exec(select(Purchase).where(Purchase.order_id == order_id)).one_or_none()
+    if purchase is None:
+        raise PurchaseNotFound("no purchase has that order id", order_id=order_id)
+    refunds = reader.exec(
+        select(Refund).where(Refund.purchase_id == purchase.id).order_by(col(Refund.id))
+    ).all()
+    return PurchasePublic(
+        order_id=purchase.order_id,
+        member=format_member_number(purchase.member_id),
+        amount=_cents(purchase.amount_cents),
+        refunded=_cents(purchase.refunded_cents),
+        category=purchase.category,
+        occurred_at=purchase.occurred_at,
+        recorded_at=purchase.recorded_at,
+        points_earned=purchase.points_earned,
+        points_reversed=purchase.points_reversed,
+        source=purchase.source,
+        refunds=[
+            RefundLine(
+                amount=_cents(refund.amount_cents),
+                points_reversed=refund.points_reversed,
+                points_shortfall=refund.points_shortfall,
+                created_at=refund.created_at,
+            )
+            for refund in refunds
+        ],
+    )
+
+
+@router.post(
+    "/purchases/{order_id}/refunds",
+    status_code=201,
+    response_model=RefundRecorded,
+    summary="Refund a purchase and reverse its points",
+    responses={
+        200: {"model": RefundRecorded, "description": "A repeat: the first result, unchanged."},
+        **errors(404, 409, 422),
+    },
+)
+def refund(
+    order_id: OrderIdPath,
+    body: RefundCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    programme: ProgrammeDep,
+    caller: TokenDep,
+    response: Response,
+) -> RefundRecorded:
+    """Refund all of a purchase (no `amount`) or part of it, reversing the points it
+    earned in proportion; points already spent are reported as `points_shortfall`. Kept
+    once per `refund_id` (or, without one, per order and amount): a repeat answers 200
+    with the first result. More than what is left of the purchase is 409."""
+    watch = AuditOnCommit(
+        session,
+        clock=clock,
+        caller=caller,
+        action="purchase.refund",
+        target=order_id,
+        details={"amount": str(body.amount) if body.amount else None},
+    )
+    result = refund_purchase(
+        session,
+        clock=clock,
+        programme=programme,
+        order_id=order_id,
+        amount=body.amount,
+        # Namespaced by order: brands number refunds per order, or not uniquely at all.
+        refund_key=f"{order_id}:id:{body.refund_id}" if body.refund_id else None,
+        actor=caller.actor,
+        channel="api",
+    )
+    if not watch.committed:
+        response.status_code = 200
+    return RefundRecorded(
+        order_id=result.order_id,
+        member=format_member_number(result.member_id),
+        amount=result.amount,
+        points_reversed=result.points_reversed,
+        points_shortfall=result.points_shortfall,
+        balance=result.balance,
+    )

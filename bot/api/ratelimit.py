@@ -1,0 +1,62 @@
+"""Per-token rate limiting for the admin API: one token bucket per caller, in this process.
+
+With several web processes each keeps its own buckets, so a caller may get up to N times
+the rate across N processes; put a shared limiter in front (the load balancer) if that
+matters. Beyond `max_keys` callers the least recently seen bucket is dropped (it would
+start full again, as it soon would have anyway).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class RateLimiter:
+    """At most `rate` requests per second per key on average, in bursts of up to `burst`."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self.rate, self.burst = rate, burst
+        self._monotonic = monotonic
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._lock = threading.Lock()  # sync endpoints run on a thread pool
+
+    def take(self, key: str) -> float:
+        """Take one token for `key`. Returns 0 when allowed, else the seconds to wait."""
+        now = self._monotonic()
+        with self._lock:
+            bucket = self._buckets.pop(key, None) or _Bucket(tokens=self.burst, stamp=now)
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+            bucket.stamp = now
+            self._buckets[key] = bucket  # most recently used last
+            if len(self._buckets) > self._max_keys:
+                self._buckets.popitem(last=False)
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return 0.0
+            return (1 - bucket.tokens) / self.rate
+
+
+def retry_after_seconds(wait: float) -> int:
+    """Whole seconds for the Retry-After header; never 0, which would invite a retry storm."""
+    return max(1, math.ceil(wait))

@@ -1,0 +1,106 @@
+"""Funnel and KPI figures over the admin API, from the incrementally kept aggregates.
+
+The answers extend the core's figures (`core.stats`) with when they were taken, so a
+figure added there appears here without a change to this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from bot.api.deps import ClockDep, ProgrammeDep, ReaderDep
+from bot.api.errors import ApiRoute, errors
+from core.stats import Funnel, Kpis, funnel, kpis
+
+router = APIRouter(prefix="/stats", tags=["stats"], route_class=ApiRoute)
+
+MAX_DAYS = 3650
+
+
+class FunnelReport(Funnel):
+    as_of: datetime
+    days: int | None
+
+
+class KpisReport(Kpis):
+    as_of: datetime
+    days: int
+
+
+FUNNEL_EXAMPLE = {
+    "as_of": "2026-03-09T02:00:00Z",
+    "days": 30,
+    "since": "2026-02-08",
+    "stages": [
+        {"stage": "awareness", "entered": 1200, "current": 300, "conversion_from_previous": None},
+        {"stage": "interest", "entered": 900, "current": 420, "conversion_from_previous": 0.75},
+        {"stage": "decision", "entered": 480, "current": 160, "conversion_from_previous": 0.533},
+        {"stage": "action", "entered": 320, "current": 200, "conversion_from_previous": 0.667},
+        {"stage": "loyalty", "entered": 120, "current": 120, "conversion_from_previous": 0.375},
+    ],
+    "biggest_drop": "action→loyalty",
+    "new_members_by_channel": {"line": 700, "telegram": 200},
+}
+KPIS_EXAMPLE = {
+    "as_of": "2026-03-09T02:00:00Z",
+    "days": 30,
+    "members": 900,
+    "active_7d": 310,
+    "active_30d": 540,
+    "purchases": 410,
+    "revenue": "182400.00",
+    "average_order_value": "444.88",
+    "repeat_rate": 0.375,
+    "coupons_claimed": 480,
+    "coupons_redeemed": 260,
+    "redemption_rate": 0.542,
+}
+
+
+@router.get(
+    "/funnel",
+    response_model=FunnelReport,
+    summary="The sales funnel",
+    responses={
+        200: {"content": {"application/json": {"example": FUNNEL_EXAMPLE}}},
+        **errors(422),
+    },
+)
+def get_funnel(
+    reader: ReaderDep,
+    clock: ClockDep,
+    programme: ProgrammeDep,
+    days: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_DAYS, description="The last N programme-local days; default all time."),
+    ] = None,
+) -> FunnelReport:
+    """Members who entered each stage, members now at each stage, conversion between
+    adjacent stages, the biggest drop-off, and new members per channel."""
+    now = clock.now()
+    figures = funnel(reader, programme=programme, now=now, days=days)
+    return FunnelReport(**figures.model_dump(), as_of=now, days=days)
+
+
+@router.get(
+    "/kpis",
+    response_model=KpisReport,
+    summary="Key figures",
+    responses={
+        200: {"content": {"application/json": {"example": KPIS_EXAMPLE}}},
+        **errors(422),
+    },
+)
+def get_kpis(
+    reader: ReaderDep,
+    clock: ClockDep,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="The window in days.")] = 30,
+) -> KpisReport:
+    """Members, active members (7 and 30 days), purchases, revenue, average order value,
+    repeat rate and coupon redemption over the window."""
+    now = clock.now()
+    figures = kpis(reader, now=now, days=days)
+    return KpisReport(**figures.model_dump(), as_of=now, days=days)
