@@ -30,7 +30,7 @@ from telegram.error import (
 
 from adapters.ratelimit import ChatRateLimiter
 from adapters.telegram_render import Keyboard, TelegramMessage, render
-from adapters.telegram_updates import decode, incoming_from, parse
+from adapters.telegram_updates import SERVED_KINDS, decode, incoming_from, parse
 from core.channels import BadUpdate, InboundItem, SendResult
 from core.messages import Incoming, Reply
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+ALLOWED_UPDATES = SERVED_KINDS  # asked for in setWebhook; Telegram sends nothing else
 
 
 class TelegramChannel:

@@ -22,6 +22,7 @@ from core.messages import Incoming, parse_command
 CHANNEL = "telegram"
 MAX_DEPTH = 32
 MAX_ID = 2**63 - 1
+SERVED_KINDS = ("message", "callback_query", "my_chat_member")  # as in setWebhook
 # Messages with content but no text: the member gets the dialogs' help ("send text").
 CONTENT_WITHOUT_TEXT = (
     "sticker", "photo", "video", "animation", "voice", "audio", "video_note", "document",
@@ -45,22 +46,33 @@ def decode(body: bytes) -> dict[str, Any]:
     return data
 
 
-def parse(data: dict[str, Any]) -> telegram.Update:
+def parse(data: dict[str, Any]) -> telegram.Update | None:
+    """The Update, built by PTB from the one kind we serve; None for other kinds, which
+    are not parsed at all (a kind PTB does not know yet must not turn into a 400)."""
+    kind = next((kind for kind in SERVED_KINDS if kind in data), None)
+    if kind is None:
+        return None
     try:
-        return telegram.Update.de_json(data, None)
+        return telegram.Update.de_json({"update_id": data["update_id"], kind: data[kind]}, None)
     except Exception as exc:  # de_json raises whatever the odd shape provokes
         raise BadUpdate(f"not an Update: {type(exc).__name__}") from None
 
 
-def incoming_from(update: telegram.Update) -> Incoming | None:
+def incoming_from(update: telegram.Update | None) -> Incoming | None:
     """The channel-neutral message for an update; None for one we ignore. Raises
     BadUpdate when a field we read has the wrong type."""
-    if update.message is not None:
-        return _from_message(update, update.message)
-    if update.callback_query is not None:
-        return _from_callback(update, update.callback_query)
-    if update.my_chat_member is not None:
-        return _from_chat_member(update, update.my_chat_member)
+    if update is None:
+        return None
+    try:
+        if update.message is not None:
+            return _from_message(update, update.message)
+        if update.callback_query is not None:
+            return _from_callback(update, update.callback_query)
+        if update.my_chat_member is not None:
+            return _from_chat_member(update, update.my_chat_member)
+    except (AttributeError, TypeError, ValueError) as exc:
+        # PTB builds objects with required fields missing or mistyped; reading them fails.
+        raise BadUpdate(f"a malformed update: {type(exc).__name__}") from None
     return None
 
 
