@@ -1,0 +1,192 @@
+"""Sending through python-telegram-bot to the fake Bot API: rate limits, 429s waited out,
+blocked users, bad requests and server errors, answered callback queries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+import tests.fakes.fixtures as fake_fixtures
+from adapters.telegram import TelegramChannel
+from core.channels import SendResult
+from core.messages import Button, Reply
+from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
+from tests.fakes.telegram import FakeTelegramBotAPI
+
+fake_telegram = fake_fixtures.fake_telegram
+T = TypeVar("T")
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+def with_channel(
+    fake: FakeTelegramBotAPI, work: Callable[[TelegramChannel], Awaitable[T]], **options: Any
+) -> T:
+    async def scenario() -> T:
+        channel = TelegramChannel(
+            token=TELEGRAM_TOKEN,
+            webhook_secret=TELEGRAM_WEBHOOK_SECRET,
+            api_url=f"{fake.url}/bot",
+            **options,
+        )
+        await channel.start()
+        try:
+            return await work(channel)
+        finally:
+            await channel.close()
+
+    return asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+
+
+def send(channel: TelegramChannel, chat: int, *texts: str, **kwargs: Any) -> Any:
+    return channel.send(str(chat), Reply.text(*texts), **kwargs)
+
+
+def test_start_learns_the_bot_username_and_close_releases_the_client(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    async def work(channel: TelegramChannel) -> str | None:
+        return channel.username
+
+    assert with_channel(fake_telegram, work) == "loyalty_test_bot"
+    assert [call.method for call in fake_telegram.calls()] == ["getMe"]
+
+
+def test_a_rejected_token_fails_start_without_repeating_the_token(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    channel = TelegramChannel(
+        token="999:not-the-token", webhook_secret="s", api_url=f"{fake_telegram.url}/bot"
+    )
+    with pytest.raises(RuntimeError) as error:
+        asyncio.run(channel.start())
+    assert "not-the-token" not in str(error.value)
+
+
+def test_constructing_the_channel_touches_no_network(fake_telegram: FakeTelegramBotAPI) -> None:
+    TelegramChannel(token=TELEGRAM_TOKEN, webhook_secret="s", api_url=f"{fake_telegram.url}/bot")
+    assert fake_telegram.calls() == []
+
+
+def test_a_429_pauses_sending_for_the_seconds_asked_then_succeeds(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    fake_telegram.fail_next("sendMessage", 429, retry_after=1, chat_id=1)
+
+    async def work(channel: TelegramChannel) -> tuple[SendResult, SendResult]:
+        first = asyncio.create_task(send(channel, 1, "to one"))
+        await asyncio.sleep(0.2)  # the 429 is in; the pause covers every chat
+        second = await send(channel, 2, "to two")
+        return await first, second
+
+    results = with_channel(fake_telegram, work)
+
+    assert [result.status for result in results] == ["sent", "sent"]
+    refused, *delivered = fake_telegram.calls("sendMessage")
+    assert refused.status == 429 and all(call.status == 200 for call in delivered)
+    assert all(call.time - refused.time >= 0.95 for call in delivered)
+    assert fake_telegram.texts_to(1) == ["to one"] and fake_telegram.texts_to(2) == ["to two"]
+
+
+def test_a_retry_after_longer_than_we_wait_fails_the_send_at_once(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    fake_telegram.fail_next("sendMessage", 429, retry_after=30)
+    started = time.monotonic()
+    result = with_channel(fake_telegram, lambda ch: send(ch, 1, "hi"), max_retry_after=5)
+    assert result == SendResult("failed", "rate limited for 30s")
+    assert time.monotonic() - started < 5
+
+
+def test_a_blocked_user_gives_blocked_without_retrying(fake_telegram: FakeTelegramBotAPI) -> None:
+    fake_telegram.block(5)
+    result = with_channel(fake_telegram, lambda ch: send(ch, 5, "one", "two"))
+    assert result.status == "blocked" and "blocked by the user" in result.detail
+    assert len(fake_telegram.calls("sendMessage")) == 1
+
+
+def test_a_bad_request_fails_without_retrying(fake_telegram: FakeTelegramBotAPI) -> None:
+    fake_telegram.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+    result = with_channel(fake_telegram, lambda ch: send(ch, 5, "hi"))
+    assert result == SendResult("failed", "Chat not found")
+    assert len(fake_telegram.calls("sendMessage")) == 1
+
+
+def test_server_errors_are_retried_with_backoff_then_given_up(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    fake_telegram.fail_next("sendMessage", 502, count=2)
+    result = with_channel(fake_telegram, lambda ch: send(ch, 5, "hi"), network_backoff=0.1)
+    assert result.ok
+    assert [call.status for call in fake_telegram.calls("sendMessage")] == [502, 502, 200]
+
+    fake_telegram.reset()
+    fake_telegram.fail_next("sendMessage", 503, count=10)
+    result = with_channel(fake_telegram, lambda ch: send(ch, 5, "hi"), network_backoff=0.1)
+    assert result.status == "failed" and "NetworkError" in result.detail
+    assert len(fake_telegram.calls("sendMessage")) == 3  # the first try and two retries
+
+
+def test_the_callback_query_is_answered_once_before_the_reply(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    reply = Reply.text("Claimed!", buttons=[Button("See all", "cmd:coupons")])
+
+    async def work(channel: TelegramChannel) -> list[SendResult]:
+        first = await channel.send("7", reply, reply_token="query-1")
+        again = await channel.send("7", reply, reply_token="query-1")  # a retried handling
+        return [first, again]
+
+    assert [r.status for r in with_channel(fake_telegram, work)] == ["sent", "sent"]
+    answers = fake_telegram.calls("answerCallbackQuery")
+    assert [call.status for call in answers] == [200, 400]  # Telegram: "query is too old"
+    first_send = fake_telegram.calls("sendMessage")[0]
+    assert answers[0].time <= first_send.time
+    keyboard = fake_telegram.messages_to(7)[0]["reply_markup"]["inline_keyboard"]
+    assert keyboard == [[{"text": "See all", "callback_data": "cmd:coupons"}]]
+
+
+def test_a_burst_to_one_chat_is_spaced_after_a_small_burst(
+    fake_telegram: FakeTelegramBotAPI,
+) -> None:
+    async def work(channel: TelegramChannel) -> list[SendResult]:
+        return list(await asyncio.gather(*(send(channel, 9, f"m{i}") for i in range(6))))
+
+    results = with_channel(fake_telegram, work, per_chat_rate=5, per_chat_burst=2)
+
+    assert all(result.ok for result in results)
+    times = [call.time for call in fake_telegram.calls("sendMessage")]
+    assert times[1] - times[0] < 0.15  # a reply of two messages is not held back
+    gaps = [later - earlier for earlier, later in zip(times[1:], times[2:], strict=False)]
+    assert all(gap >= 0.12 for gap in gaps), gaps  # then 5/s (0.2 s apart)
+    assert sorted(fake_telegram.texts_to(9)) == [f"m{i}" for i in range(6)]
+
+
+def test_the_global_rate_is_kept_across_chats(fake_telegram: FakeTelegramBotAPI) -> None:
+    async def work(channel: TelegramChannel) -> list[SendResult]:
+        return list(await asyncio.gather(*(send(channel, 100 + i, "promo") for i in range(40))))
+
+    results = with_channel(fake_telegram, work, global_rate=20, per_chat_rate=100)
+
+    assert all(result.ok for result in results)
+    times = sorted(call.time for call in fake_telegram.calls("sendMessage"))
+    assert times[-1] - times[0] >= (40 - 20) / 20 - 0.1  # a burst of 20, then 20/s
+    for index, start in enumerate(times):
+        in_window = sum(1 for t in times[index:] if t < start + 1.0)
+        assert in_window <= 20 + 20 + 1  # burst plus one second of refill
+
+
+def test_when_the_platform_limits_harder_than_we_do_every_message_still_arrives_once() -> None:
+    with FakeTelegramBotAPI(token=TELEGRAM_TOKEN, rate_limit_per_second=10) as limited:
+
+        async def work(channel: TelegramChannel) -> list[SendResult]:
+            return list(await asyncio.gather(*(send(channel, 200 + i, "hi") for i in range(15))))
+
+        results = with_channel(limited, work, global_rate=30)
+        assert all(result.ok for result in results)
+        assert any(call.status == 429 for call in limited.calls("sendMessage"))
+        for index in range(15):
+            assert limited.texts_to(200 + index) == ["hi"]
