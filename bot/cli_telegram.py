@@ -32,7 +32,7 @@ MENU_LANGUAGES = {"en": "en", "zh": "zh-TW"}
 telegram_app = typer.Typer(
     help="Connect the Telegram bot: webhook and command menu.", no_args_is_help=True
 )
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)  # long URLs stay whole
 err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
