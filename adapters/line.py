@@ -149,9 +149,8 @@ class LineChannel:
 
     def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
         """The neutral message for one stored event, parsed with the SDK; None to ignore."""
-        try:
-            event = Event.from_dict(payload)
-        except Exception:  # unknown event types and malformed events alike
+        event = _parse(payload)
+        if event is None:
             log.info("LINE event of type %r ignored", payload.get("type"))
             return None
         source = getattr(event, "source", None)
@@ -241,7 +240,10 @@ class LineChannel:
             failure = await calls.push(request, key)
             if failure is not None:
                 return failure.result()
-        return SendResult("sent", "reply" if first and len(groups) == 1 else "")
+        pushes = len(groups) - first
+        return SendResult(
+            "sent", " + ".join(["reply"] * first + [f"push × {pushes}"] * bool(pushes))
+        )
 
     async def multicast(
         self, user_ids: Sequence[str], reply: Reply, *, retry_key: str
@@ -352,6 +354,24 @@ def _menu_action(button: Button) -> JSON:
     if button.url:
         return {"type": "uri", "label": button.label[:20], "uri": button.url}
     return postback_action(button, 20)
+
+
+def _parse(payload: dict[str, Any]) -> Any:
+    """The SDK's event, or None for unknown event types and malformed events."""
+    try:
+        return Event.from_dict(payload)
+    except Exception:
+        pass
+    message = payload.get("message")
+    if payload.get("type") != "message" or not isinstance(message, dict):
+        return None
+    # A kind of message this SDK version does not know yet: read it as an empty text, so
+    # the member still gets an answer.
+    stub = {"id": str(message.get("id") or "0"), "type": "text", "text": "", "quoteToken": ""}
+    try:
+        return Event.from_dict({**payload, "message": stub})
+    except Exception:
+        return None
 
 
 def _plausible_user_id(user_id: str | None) -> bool:

@@ -227,5 +227,7 @@ def _log_failure(what: str, failure: Failure) -> None:
         )
     elif failure.blocked:
         log.info("LINE %s: the user cannot be reached: %s", what, failure.message)
+    elif failure.reply_token_unusable:
+        log.info("LINE %s: %s (pushing instead)", what, failure.message)
     else:
         log.warning("LINE %s failed: %s %s", what, failure.status, failure.message)

@@ -23,6 +23,7 @@ MAX_QUICK_REPLIES = 13
 MAX_QUICK_LABEL = 20
 MAX_FLEX_LABEL = 40
 MAX_DISPLAY_TEXT = 300
+MAX_BUBBLES = 12  # per carousel
 # LINE allows 1,500 characters, but altText is what notifications and the chat list show.
 MAX_ALT_TEXT = 400
 BUTTONS_ONLY_TEXT = "👇"  # a message needs content to carry quick replies
@@ -85,14 +86,18 @@ def render_reply(reply: Reply) -> list[JSON]:
 
     Buttons that open a link cannot be quick replies: they become a text line with the URL
     (LINE makes it tappable). Cards carry their own buttons in the bubble's footer, where
-    they stay tappable after newer messages arrive.
+    they stay tappable after newer messages arrive; cards in a row share one carousel.
     """
     messages: list[JSON] = []
-    for part in reply.texts:
+    cards: list[Card] = []
+    for part in [*reply.texts, ""]:  # "" flushes the last run of cards
         if isinstance(part, Card):
-            messages.append(flex_message(part))
-        else:
-            messages.extend({"type": "text", "text": piece} for piece in split_text(part))
+            cards.append(part)
+            continue
+        for start in range(0, len(cards), MAX_BUBBLES):
+            messages.append(flex_message(cards[start : start + MAX_BUBBLES]))
+        cards = []
+        messages.extend({"type": "text", "text": piece} for piece in split_text(part))
     links = [button for button in reply.buttons if button.url]
     if links:
         lines = "\n".join(f"{button.label}: {button.url}" for button in links)
@@ -145,13 +150,16 @@ def action(button: Button, label_limit: int) -> JSON:
 # ---- Flex cards -------------------------------------------------------------------------
 
 
-def flex_message(card: Card) -> JSON:
-    """A card as a Flex bubble; altText is the plain-text card (notifications, old clients)."""
-    return {
-        "type": "flex",
-        "altText": shorten_lines(card.as_text(), MAX_ALT_TEXT),
-        "contents": bubble(card),
-    }
+def flex_message(cards: list[Card]) -> JSON:
+    """One card as a Flex bubble; cards in a row as a carousel (one message, swiped
+    sideways). altText is the plain-text version (notifications, the chat list)."""
+    contents: JSON
+    if len(cards) == 1:
+        contents = bubble(cards[0])
+    else:
+        contents = {"type": "carousel", "contents": [bubble(card) for card in cards]}
+    alt_text = "\n\n".join(card.as_text() for card in cards)
+    return {"type": "flex", "altText": shorten_lines(alt_text, MAX_ALT_TEXT), "contents": contents}
 
 
 def shorten_lines(text: str, limit: int) -> str:
