@@ -34,7 +34,11 @@ def lock_member(session: Session, member_id: int, *, allow_erased: bool = False)
     member = session.exec(
         select(Member)
         .where(Member.id == member_id)
-        .with_for_update()
+        # FOR NO KEY UPDATE: ledger changes never touch the member's keys, and unlike FOR
+        # UPDATE it does not conflict with the key-share locks taken by foreign-key checks.
+        # Otherwise two invitees' sign-ups (each inserting a referral that references the
+        # referrer, then locking the referrer to reward it) deadlock on the referrer.
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)  # the row as of the lock, not a stale copy
     ).one_or_none()
     if member is None:

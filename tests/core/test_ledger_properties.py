@@ -216,7 +216,7 @@ PROGRAMMES = st.builds(
         expiry=Expiry(months=months),
         earn=Earn(min_amount=min_amount),
     ),
-    pending_days=st.sampled_from([0, 0, 7, 30]),
+    pending_days=st.sampled_from([0, 0, 7, 30, 120]),  # 120 > 3 months: expires pending
     months=st.sampled_from([12, 12, 3, 0]),
     min_amount=st.sampled_from([0, 0, 50]),
 )

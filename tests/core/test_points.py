@@ -267,6 +267,19 @@ def test_points_expire_oldest_first_after_the_expiry_period(db, clock, programme
     assert_ledger_invariants(db, [member_id])
 
 
+def test_points_still_pending_when_they_expire_leave_nothing_pending(db, clock):
+    programme = Programme(pending_days=120, expiry=Expiry(months=3))
+    member_id = new_member(db, clock, programme)
+    buy(db, clock, programme, member_id, 100, "A")
+    clock.set(add_months(START, 3))
+
+    assert expire(db, clock).points == 100
+
+    assert balances(db, [member_id]) == {member_id: (0, 0)}
+    assert release(db, clock).points == 0
+    assert_ledger_invariants(db, [member_id])
+
+
 def test_points_never_expire_when_the_programme_says_so(db, clock):
     programme = Programme(expiry=Expiry(months=0))
     member_id = new_member(db, clock, programme)

@@ -18,9 +18,10 @@ from core.errors import (
     InsufficientPoints,
     RefundExceedsPurchase,
 )
-from core.models import IdempotencyRecord, LedgerEntry, Purchase, Refund
+from core.members import sign_up
+from core.models import IdempotencyRecord, LedgerEntry, Member, Purchase, Refund
 from core.points import adjust_points, expire_points, release_pending_points, spend_points
-from core.programme import Programme
+from core.programme import Caps, Programme
 from core.purchases import record_purchase, refund_purchase
 from core.timeutil import add_months
 from tests.conftest import START
@@ -200,3 +201,51 @@ def test_concurrent_spends_purchases_refunds_and_jobs_keep_every_ledger_whole(db
         assert left == [], "the expiry jobs left due lots behind"
     for outcome in outcomes:
         assert not isinstance(outcome, DomainError) or outcome.message
+
+
+def test_concurrent_spends_with_one_idempotency_key_spend_once(db, clock, programme):
+    member_id = new_member(db, clock, programme)
+    grant(db, clock, programme, member_id, 100)
+
+    def spend(session):
+        return spend_points(
+            session,
+            clock=clock,
+            member_id=member_id,
+            points=30,
+            reason="latte",
+            idempotency_key="till-7:receipt-123",
+        )
+
+    outcomes = all_at_once(db, [spend] * 10)
+
+    assert all(outcome == outcomes[0] for outcome in outcomes)
+    assert outcomes[0].balance == 70
+    assert balances(db, [member_id]) == {member_id: (70, 0)}
+    assert_ledger_invariants(db, [member_id])
+
+
+def test_concurrent_sign_ups_with_one_invite_code_respect_the_referrers_daily_cap(db, clock):
+    programme = Programme(caps=Caps(activity_points_per_day=250))
+    referrer = new_member(db, clock, programme, "ann")
+    with db.session() as session:
+        code = session.get(Member, referrer).invite_code
+    invitees = [new_member(db, clock, programme, f"friend{i}", signed_up=False) for i in range(6)]
+
+    def join(member_id):
+        return lambda session: sign_up(
+            session,
+            clock=clock,
+            programme=programme,
+            member_id=member_id,
+            consent_version=programme.consent.version,
+            channel="telegram",
+            invite_code=code,
+        )
+
+    outcomes = all_at_once(db, [join(member_id) for member_id in invitees])
+
+    assert [type(outcome).__name__ for outcome in outcomes] == ["SignUpResult"] * 6
+    assert balances(db, [referrer]) == {referrer: (250, 0)}
+    assert balances(db, invitees) == {member_id: (50, 0) for member_id in invitees}
+    assert_ledger_invariants(db, [referrer, *invitees])
