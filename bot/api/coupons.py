@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.api.deps import AuditOnCommit, ClockDep, ProgrammeDep, ReaderDep, SessionDep, TokenDep
 from bot.api.errors import ApiRoute, errors
-from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel, storable
+from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel, money, storable
 from core.coupon_codes import CouponValue
 from core.coupon_rules import MAX_INT, MAX_VALID_DAYS, find_definition, remaining_stock
 from core.coupons import define_coupon, redeem_coupon
@@ -155,6 +155,9 @@ class RedeemRequest(RequestModel):
     )
 
 
+MONEY_FIELDS = {"order_amount", "discount"}
+
+
 class RedeemedCoupon(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -272,5 +275,10 @@ def redeem(
         idempotency_key=body.idempotency_key,
     )
     return RedeemedCoupon(
-        **result.model_dump(exclude={"grant_id", "member_id", "number"}), member=result.number
+        **result.model_dump(
+            exclude={"grant_id", "member_id", "number", "order_amount", "discount"}
+        ),
+        member=result.number,
+        order_amount=money(result.order_amount) if result.order_amount is not None else None,
+        discount=money(result.discount) if result.discount is not None else None,
     )

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.api.deps import AuditOnCommit, ClockDep, ProgrammeDep, ReaderDep, SessionDep, TokenDep
 from bot.api.errors import ApiRoute, errors
-from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel
+from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel, money
 from core.errors import PurchaseNotFound
 from core.members import find_member
 from core.models import Purchase, Refund, format_member_number
@@ -173,7 +173,7 @@ class PurchasePublic(BaseModel):
 
 
 def _cents(value: int) -> Decimal:
-    return Decimal(value).scaleb(-2)
+    return money(Decimal(value).scaleb(-2))
 
 
 @router.post(
@@ -224,7 +224,7 @@ def create(
     return PurchaseRecorded(
         order_id=result.order_id,
         member=result.number,
-        amount=result.amount,
+        amount=money(result.amount),
         points=result.points,
         pending=result.pending,
         multiplier=result.multiplier,
@@ -319,7 +319,7 @@ def refund(
     return RefundRecorded(
         order_id=result.order_id,
         member=format_member_number(result.member_id),
-        amount=result.amount,
+        amount=money(result.amount),
         points_reversed=result.points_reversed,
         points_shortfall=result.points_shortfall,
         balance=result.balance,

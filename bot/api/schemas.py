@@ -14,6 +14,7 @@ from core.purchases import MAX_AMOUNT, ORDER_ID_MAX
 
 MEMBER_NUMBER = r"^[Mm][0-9]{1,12}$"
 NO_NUL = r"^[^\x00]*$"
+CENT = Decimal("0.01")
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
@@ -46,6 +47,11 @@ class RequestModel(BaseModel):
     @classmethod
     def _storable(cls, data: Any) -> Any:
         return storable(data)
+
+
+def money(value: Decimal) -> Decimal:
+    """Money as the API shows it: always two decimals ("1000.00")."""
+    return value.quantize(CENT)
 
 
 def _in_range(value: datetime) -> datetime:
@@ -175,7 +181,7 @@ class MemberPublic(BaseModel):
             points_pending=member.points_pending,
             points_earned_total=member.points_earned_total,
             purchase_count=member.purchase_count,
-            spent=Decimal(member.spent_cents).scaleb(-2),
+            spent=money(Decimal(member.spent_cents).scaleb(-2)),
             first_purchase_at=member.first_purchase_at,
             last_purchase_at=member.last_purchase_at,
             last_activity_at=member.last_activity_at,

@@ -7,12 +7,15 @@ figure added there appears here without a change to this module.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import field_validator
 
 from bot.api.deps import ClockDep, ProgrammeDep, ReaderDep
 from bot.api.errors import ApiRoute, errors
+from bot.api.schemas import money
 from core.stats import Funnel, Kpis, funnel, kpis
 
 router = APIRouter(prefix="/stats", tags=["stats"], route_class=ApiRoute)
@@ -28,6 +31,11 @@ class FunnelReport(Funnel):
 class KpisReport(Kpis):
     as_of: datetime
     days: int
+
+    @field_validator("revenue", "average_order_value")
+    @classmethod
+    def _money(cls, value: Decimal | None) -> Decimal | None:
+        return money(value) if value is not None else None
 
 
 FUNNEL_EXAMPLE = {
