@@ -62,7 +62,7 @@ class Translator:
         self.currency = currency
         self._babel = _BABEL[self.locale]
 
-    def __call__(self, key: str, **params: Any) -> str:
+    def __call__(self, key: str, /, **params: Any) -> str:
         """The catalog text for `key` with `{placeholders}` filled; a missing key in this
         locale falls back to the default locale, so a member never sees a raw key."""
         template = catalog(self.locale).get(key) or catalog(DEFAULT_LOCALE).get(key)
