@@ -9,6 +9,7 @@ dialogs derive their idempotency keys from the platform's update id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -93,10 +94,8 @@ class Inbox:
                     pass
             except Exception:  # keep the loop alive; the rows stay and are retried
                 log.exception("inbox pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=poll_seconds)
-            except TimeoutError:
-                pass
             self._wakeup.clear()
 
     async def drain(self, timeout: float = 10.0) -> None:
