@@ -18,8 +18,16 @@ from core.errors import (
     InsufficientPoints,
     RefundExceedsPurchase,
 )
-from core.members import sign_up
-from core.models import IdempotencyRecord, LedgerEntry, Member, Purchase, Refund
+from core.members import register_contact, sign_up
+from core.models import (
+    FunnelDaily,
+    IdempotencyRecord,
+    LedgerEntry,
+    Member,
+    Purchase,
+    Refund,
+    TierChange,
+)
 from core.points import adjust_points, expire_points, release_pending_points, spend_points
 from core.programme import Caps, Programme
 from core.purchases import record_purchase, refund_purchase
@@ -249,3 +257,45 @@ def test_concurrent_sign_ups_with_one_invite_code_respect_the_referrers_daily_ca
     assert balances(db, [referrer]) == {referrer: (250, 0)}
     assert balances(db, invitees) == {member_id: (50, 0) for member_id in invitees}
     assert_ledger_invariants(db, [referrer, *invitees])
+
+
+def test_concurrent_first_contacts_from_one_user_make_one_member(db, clock, programme):
+    def contact(session):
+        return register_contact(
+            session, clock=clock, programme=programme, channel="line", platform_user_id="U42"
+        )
+
+    outcomes = all_at_once(db, [contact] * 10)
+
+    assert {type(outcome).__name__ for outcome in outcomes} == {"ContactResult"}
+    assert len({outcome.member_id for outcome in outcomes}) == 1
+    assert sum(outcome.new for outcome in outcomes) == 1
+    with db.session() as session:
+        assert len(session.exec(select(Member)).all()) == 1
+        assert session.exec(select(FunnelDaily)).one().entered == 1
+
+
+def test_concurrent_purchases_crossing_a_threshold_upgrade_once(db, clock, programme):
+    member_id = new_member(db, clock, programme)
+    with db.session() as session:
+        record_purchase(
+            session, clock=clock, programme=programme, member_id=member_id, amount=4_500
+        )
+
+    def purchase(index):
+        return lambda session: record_purchase(
+            session,
+            clock=clock,
+            programme=programme,
+            member_id=member_id,
+            amount=1_000,
+            order_id=f"P{index}",
+        )
+
+    outcomes = all_at_once(db, [purchase(index) for index in range(5)])
+
+    assert [o.upgraded_to for o in outcomes if o.upgraded_to] == ["silver"]
+    with db.session() as session:
+        upgrades = session.exec(select(TierChange).where(TierChange.reason == "upgrade")).all()
+    assert [change.to_tier for change in upgrades] == ["silver"]
+    assert_ledger_invariants(db, [member_id])
