@@ -11,7 +11,7 @@ query; `my_chat_member` says the member blocked or unblocked the bot. Everything
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 import telegram
 from telegram.constants import ChatMemberStatus, ChatType
@@ -154,7 +154,7 @@ def _private(chat: telegram.Chat | None) -> bool:
     return chat is not None and chat.type == ChatType.PRIVATE
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID
 
 
