@@ -21,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
+import bot.dialogs.router  # noqa: F401  registers every dialog module
+from bot.dialogs.registry import COMMANDS
 from bot.i18n import CATALOG_DIR, DEFAULT_LOCALE, LOCALES, catalog
+from core import errors
 
 DIALOGS = Path(__file__).resolve().parent.parent / "bot" / "dialogs"
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -243,3 +246,43 @@ def test_the_scan_catches_hard_coded_texts(source):
 )
 def test_the_scan_lets_keys_payloads_logs_and_docstrings_be(source):
     assert hard_coded_texts(source) == []
+
+
+# --- help and errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_help_names_every_member_command(locale):
+    members = {name for name, command in COMMANDS.items() if not command.admin}
+    shown = set(re.findall(r"/(\w+)", catalog(locale)["help.member"]))
+    assert members - {"start", "help"} <= shown
+
+
+MEMBER_ERRORS = [
+    errors.CouponNotFound,
+    errors.CouponUnavailable,
+    errors.CouponOutOfStock,
+    errors.CouponLimitReached,
+    errors.CouponNotEligible,
+    errors.InsufficientPoints,
+    errors.SurveyNotFound,
+    errors.SurveyAlreadyDone,
+    errors.SurveyNotInProgress,
+    errors.InvalidAnswer,
+    errors.AnswerRequired,
+    errors.AnswerOutOfOrder,
+    errors.AlreadyCheckedIn,
+    errors.ReferralRejected,
+    errors.ConsentRequired,
+    errors.AlreadySignedUp,
+    errors.MemberErased,
+    errors.InvalidInput,
+    errors.NotFound,
+    errors.IdempotencyConflict,
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("error", MEMBER_ERRORS, ids=lambda e: e.code)
+def test_every_error_a_member_can_hit_has_a_text(locale, error):
+    assert f"error.{error.code}" in catalog(locale)
