@@ -19,7 +19,7 @@ def test_offers_show_value_cost_stock_and_why_one_cannot_be_claimed(dialogs):
     text = alice.text
     assert "【Free latte】\nValue: A free item\nCost: 300 points" in text
     assert "You need 300 points; you have 0." in text
-    assert "Value: Spend NT$500, save NT$100\nCost: Free\nLeft: 500 left" in text
+    assert "Value: Spend NT$500, save NT$100\nCost: Free\nStock: 500 left" in text
     assert "Value: NT$50 off on orders of NT$200 or more" in text
     labels = [button.label for button in alice.buttons]
     assert "Claim: Free latte" not in labels  # not enough points: no button
