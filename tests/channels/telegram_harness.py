@@ -16,16 +16,18 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from adapters.telegram import TelegramChannel
 from bot.bootstrap import Services, sync_programme
 from bot.settings import Settings
 from bot.web import create_app
+from core.channels import Channel
 from core.clock import FixedClock
 from core.db import Database
 from core.programme import Programme
 from tests.fakes._telegram_html import html_to_text
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
-from tests.fakes.webhooks import telegram_headers
+from tests.fakes.webhooks import TelegramUpdates, telegram_headers
 from tests.support.server import serving
 
 T = TypeVar("T")
@@ -114,17 +116,65 @@ class TelegramApp:
             return connection.execute(sa.text(sql), params).scalar_one()
 
 
+def _serve(
+    db: Database,
+    clock: FixedClock,
+    programme: Programme,
+    fake: FakeTelegramBotAPI,
+    channels: dict[str, Channel] | None = None,
+) -> Iterator[TelegramApp]:
+    services = Services(
+        settings=telegram_settings(db.url, fake), database=db, programme=programme, clock=clock
+    )
+    sync_programme(services)
+    app = create_app(services, channels)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield TelegramApp(url=url, client=client, fake=fake, services=services)
+
+
 @pytest.fixture
 def telegram_app(
     db: Database, clock: FixedClock, programme: Programme, fake_telegram: FakeTelegramBotAPI
 ) -> Iterator[TelegramApp]:
-    """`loyalty serve`'s app on the test database, Telegram on, the fake as its Bot API."""
-    services = Services(
-        settings=telegram_settings(db.url, fake_telegram),
-        database=db,
-        programme=programme,
-        clock=clock,
+    """`loyalty serve`'s app on the test database, Telegram on (built from the settings,
+    with Telegram's real rate limits), the fake as its Bot API."""
+    yield from _serve(db, clock, programme, fake_telegram)
+
+
+@pytest.fixture
+def quick_telegram_app(
+    db: Database, clock: FixedClock, programme: Programme, fake_telegram: FakeTelegramBotAPI
+) -> Iterator[TelegramApp]:
+    """The same, with a per-chat limit of 50/s, for long conversations with one member."""
+    channel = TelegramChannel(
+        token=TELEGRAM_TOKEN,
+        webhook_secret=TELEGRAM_WEBHOOK_SECRET,
+        api_url=f"{fake_telegram.url}/bot",
+        per_chat_rate=50,
+        per_chat_burst=5,
     )
-    sync_programme(services)
-    with serving(create_app(services)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        yield TelegramApp(url=url, client=client, fake=fake_telegram, services=services)
+    yield from _serve(db, clock, programme, fake_telegram, {"telegram": channel})
+
+
+class TelegramChat:
+    """One member talking to the bot over webhooks: `say` and `tap` post the update, wait
+    until the app has handled it, and return what the bot sent back (visible text)."""
+
+    def __init__(self, app: TelegramApp, updates: TelegramUpdates, user: dict[str, Any]):
+        self.app, self.updates, self.user = app, updates, user
+        self.chat = int(user["id"])
+        self.taps = 0
+
+    def say(self, text: str) -> str:
+        return self._exchange(self.updates.message(self.user, text))
+
+    def tap(self, label: str) -> str:
+        self.taps += 1
+        data = self.app.callback_data(self.chat, label)
+        return self._exchange(self.updates.callback_query(self.user, data))
+
+    def _exchange(self, update: dict[str, Any]) -> str:
+        before = len(self.app.fake.texts_to(self.chat))
+        self.app.deliver(update)
+        self.app.settled()
+        return "\n\n".join(self.app.texts(self.chat)[before:])
