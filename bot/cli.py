@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from bot.cli_admin import admin_app, token_app
+from bot.cli_demo import demo, stats
+from bot.cli_line import line_app
 from bot.cli_telegram import telegram_app
 from bot.settings import SettingsError
 from core.errors import ConfigError
@@ -23,6 +25,7 @@ T = TypeVar("T")
 app.add_typer(admin_app, name="admin")
 app.add_typer(token_app, name="token")
 app.add_typer(telegram_app, name="telegram")
+app.add_typer(line_app, name="line")
 
 
 def configured(build: Callable[[], T]) -> T:
@@ -80,6 +83,10 @@ def chat(
         run_chat(services, user=user)
     finally:
         services.close()
+
+
+app.command()(demo)
+app.command()(stats)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from bot.bootstrap import Services
 from bot.channels import build_channels
 from bot.dialogs import Dialogs
 from bot.inbox import Inbox
+from bot.line_menus import start_menu_linker
 from bot.messenger import Messenger
 from core.channels import BadUpdate, Channel
 
@@ -41,12 +42,15 @@ def create_app(services: Services, channels: dict[str, Channel] | None = None) -
         inbox = Inbox(services, Dialogs(services), channels, messenger)
         app.state.inbox, app.state.messenger = inbox, messenger
         worker = asyncio.create_task(inbox.run(), name="inbox")
+        menus = start_menu_linker(services, channels)  # LINE rich menus follow tier changes
         try:
             yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for task in (worker, menus):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             for channel in channels.values():
                 await channel.close()
             services.close()
