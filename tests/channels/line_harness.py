@@ -97,6 +97,26 @@ class LineApp:
                     return str(action["data"])
         raise AssertionError(f"no postback {label!r} in the messages to {user}")
 
+    def exchange(self, event: Any, user: str | None = None) -> str:
+        """Deliver one event and wait for the answer to its sender: the texts (a Flex
+        card's altText) of the messages of that answer, joined."""
+        user = user or event["source"]["userId"]
+        before = len([d for d in self.fake.deliveries() if d.to == user])
+        self.deliver(event)
+        self.fake.wait_for(
+            lambda: len([d for d in self.fake.deliveries() if d.to == user]) > before
+        )
+        self.settled()
+        new = [d for d in self.fake.deliveries() if d.to == user][before:]
+        return "\n".join(str(m.get("text", m.get("altText", ""))) for d in new for m in d.messages)
+
+    def say(self, user: str, text: str) -> str:
+        return self.exchange(self.events.text(user, text))
+
+    def tap(self, user: str, label: str) -> str:
+        """Tap the newest postback (quick reply or Flex button) whose label has `label`."""
+        return self.exchange(self.events.postback(user, self.postback_data(user, label)))
+
     def settled(self, timeout: float = 10.0) -> None:
         wait_until(lambda: self.count_pending() == 0, timeout, "inbox drained")
 
