@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from bot.cli_admin import admin_app, token_app
+from bot.cli_demo import demo, stats
 from bot.cli_line import line_app
 from bot.cli_telegram import telegram_app
 from bot.settings import SettingsError
@@ -82,6 +83,10 @@ def chat(
         run_chat(services, user=user)
     finally:
         services.close()
+
+
+app.command()(demo)
+app.command()(stats)
 
 
 def main() -> None:

@@ -1,0 +1,142 @@
+"""`loyalty demo`: N synthetic members with believable histories, generated in memory and
+bulk-inserted a batch per transaction (calling the use cases per member would take hours
+for 100,000 members). Demo members carry the tag `demo` and `demo-` platform ids."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from bot.bootstrap import Services
+from bot.demo_batches import batches, no_cycle_collection
+from bot.demo_context import ID_TABLES, load_context, next_ids
+from bot.demo_insert import insert_rows
+from bot.demo_rows import TABLE_ORDER, BatchRows
+from core.models import CouponDefinition, FunnelDaily, Member, metadata
+
+BATCH_SIZE = 5_000
+PHONE_CHUNK = 500
+SQLITE_CACHE_KB = 256 * 1024
+
+
+class DemoConflict(RuntimeError):
+    """Someone else wrote rows with the ids the demo was about to use."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    members: int
+    rows: int
+    seconds: float
+    seed: int
+
+
+def seed_demo(
+    services: Services,
+    *,
+    members: int,
+    seed: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    on_progress: Callable[[int], None] | None = None,
+    ahead: bool = True,
+) -> DemoResult:
+    """Add `members` demo members to the database, `batch_size` per transaction.
+
+    The programme's coupons and survey must be in the database already (bootstrap with
+    migrate=True syncs them). Same seed, same histories; ids follow what is there. With
+    `ahead`, the next batch is generated in a worker process while one is written."""
+    if members < 0:
+        raise ValueError("members must be zero or more")
+    seed = random.SystemRandom().randrange(2**32) if seed is None else seed
+    started = time.perf_counter()
+    engine = services.database.engine
+    with engine.connect() as connection:
+        ctx = load_context(connection, programme=services.programme, now=services.clock.now())
+        connection.rollback()
+    sizes = [min(batch_size, members - start) for start in range(0, members, batch_size)]
+    rows = 0
+    ahead = ahead and len(sizes) > 1
+    with no_cycle_collection():
+        for first_ids, batch in batches(ctx, seed=seed, sizes=sizes, ahead=ahead):
+            with engine.begin() as connection:
+                rows += write_batch(connection, batch, first_ids=first_ids)
+            if on_progress is not None:
+                on_progress(len(batch.tables["member"]))
+    return DemoResult(members=members, rows=rows, seconds=time.perf_counter() - started, seed=seed)
+
+
+def write_batch(connection: Connection, batch: BatchRows, *, first_ids: dict[str, int]) -> int:
+    """Insert one batch in the caller's transaction; returns the number of rows written."""
+    taken = next_ids(connection)
+    if any(taken[name] > first_ids[name] for name in ID_TABLES):
+        raise DemoConflict("the database changed while the demo was seeding; run it again")
+    if connection.dialect.name == "sqlite":
+        # The indexes of millions of new rows do not fit SQLite's default 2 MB page cache.
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+    _drop_taken_phones(connection, batch.tables["member"])
+    for name in TABLE_ORDER:
+        insert_rows(connection, metadata.tables[name], batch.tables[name])
+    _count_funnel(connection, batch)
+    _count_claims(connection, batch)
+    if connection.dialect.name == "postgresql":
+        _move_sequences(connection)
+    return batch.count + len(batch.funnel)
+
+
+def _drop_taken_phones(connection: Connection, members: list[dict[str, Any]]) -> None:
+    """A phone number identifies one member: leave it off a demo member if it is in use."""
+    wanted = [member["phone"] for member in members if member["phone"]]
+    taken: set[str] = set()
+    phone = Member.__table__.c.phone  # type: ignore[attr-defined]
+    for start in range(0, len(wanted), PHONE_CHUNK):
+        chunk = wanted[start : start + PHONE_CHUNK]
+        taken.update(connection.execute(sa.select(phone).where(phone.in_(chunk))).scalars())
+    for member in members:
+        if member["phone"] in taken:
+            member["phone"] = None
+
+
+def _count_funnel(connection: Connection, batch: BatchRows) -> None:
+    """Add the batch's stage entries to the daily funnel counts (upsert per day/stage/channel)."""
+    if not batch.funnel:
+        return
+    table = FunnelDaily.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=["day", "stage", "channel"],
+        set_={"entered": table.c.entered + insert.excluded.entered},
+    )
+    counts = [
+        {"day": day, "stage": stage, "channel": channel, "entered": entered}
+        for (day, stage, channel), entered in sorted(batch.funnel.items())
+    ]
+    connection.execute(statement, counts)
+
+
+def _count_claims(connection: Connection, batch: BatchRows) -> None:
+    table = CouponDefinition.__table__  # type: ignore[attr-defined]
+    for definition_id, claimed in sorted(batch.claimed.items()):
+        connection.execute(
+            sa.update(table)
+            .where(table.c.id == definition_id)
+            .values(claimed=table.c.claimed + claimed)
+        )
+
+
+def _move_sequences(connection: Connection) -> None:
+    """Ids the demo chose itself do not advance PostgreSQL's sequences; move them past."""
+    for name in ID_TABLES:
+        connection.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
+            )
+        )

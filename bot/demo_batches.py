@@ -1,0 +1,91 @@
+"""Generating the demo's batches, in this process or one batch ahead in a second process.
+
+Writing a batch keeps one core busy (SQLite and the value conversion); generating the next
+one meanwhile in a worker process uses the second core. One worker, so the batches come out
+exactly as they would in this process: the same seed gives the same members."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import random
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+
+from bot.demo_context import DemoContext
+from bot.demo_history import MemberHistory
+from bot.demo_plan import Planner
+from bot.demo_rows import BatchRows
+
+Batch = tuple[dict[str, int], BatchRows]
+"""The first id of each id table the batch used, and its rows."""
+IN_FLIGHT = 2  # batches generated ahead of the writer; each holds ~100k rows in memory
+
+
+class BatchMaker:
+    def __init__(self, ctx: DemoContext, seed: int) -> None:
+        self.ctx = ctx
+        self.rng = random.Random(seed)
+        self.planner = Planner(ctx, self.rng)
+
+    def make(self, count: int) -> Batch:
+        first_ids = dict(self.ctx.next_ids)
+        rows = BatchRows()
+        for plan in self.planner.plan_batch(self.ctx.take_ids("member", count), count):
+            MemberHistory(self.ctx, rows, self.rng, plan).replay()
+        return first_ids, rows
+
+
+def batches(ctx: DemoContext, *, seed: int, sizes: list[int], ahead: bool) -> Iterator[Batch]:
+    """One batch per size, in order; with `ahead`, made in a worker process."""
+    if not ahead:
+        maker = BatchMaker(ctx, seed)
+        for size in sizes:
+            yield maker.make(size)
+        return
+    # Spawned, not forked: the parent has database connections and a progress-bar thread.
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(ctx, seed),
+    )
+    try:
+        waiting: deque[Future[Batch]] = deque()
+        for size in sizes:
+            waiting.append(pool.submit(_make_in_worker, size))
+            if len(waiting) >= IN_FLIGHT:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_worker_maker: BatchMaker | None = None
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Millions of row dicts, none in a reference cycle: the cycle collector would walk them
+    over and over for nothing (a quarter of the generation time). Plain refcounting frees them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _start_worker(ctx: DemoContext, seed: int) -> None:
+    global _worker_maker
+    gc.disable()  # as no_cycle_collection: this process only makes batches
+    _worker_maker = BatchMaker(ctx, seed)
+
+
+def _make_in_worker(count: int) -> Batch:
+    assert _worker_maker is not None, "the worker was not started"
+    return _worker_maker.make(count)

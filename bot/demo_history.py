@@ -1,0 +1,349 @@
+"""Replaying a demo member's plan through the programme's rules into rows.
+
+The rules are the use cases' own (earn rule and tier multipliers, forward-only stages with
+skipped stages entered together, lots drawn down oldest first, daily activity caps, tier
+upgrades over the rolling window), applied in memory so 100,000 members take seconds."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.demo_context import DemoContext
+from bot.demo_coupons import CouponHolder
+from bot.demo_data import DEMO_PREFIX, DEMO_TAG, phone
+from bot.demo_plan import Plan
+from bot.demo_rows import STAFF, BatchRows, Row, member_row, purchase_row
+from bot.demo_wallet import Wallet
+from core.funnel import STAGE_RANK
+from core.programme import STAGES
+from core.purchases import earn_points
+from core.timeutil import add_months
+
+SYSTEM = "system"
+
+
+class MemberHistory(CouponHolder):
+    """One member, from first contact to now."""
+
+    def __init__(self, ctx: DemoContext, rows: BatchRows, rng: random.Random, plan: Plan) -> None:
+        self.ctx, self.rows, self.rng, self.plan = ctx, rows, rng, plan
+        self.id = plan.member_id
+        self.channel = plan.channel
+        self.wallet = Wallet(ctx, rows.tables["ledger_entry"], self.id)
+        self.rank = -1
+        self.window: deque[tuple[datetime, int]] = deque()
+        self.last_activity: datetime | None = None
+        self.referral: Row | None = None
+        super().__init__()
+        self.member = member_row(
+            self.id,
+            name=plan.name,
+            locale=plan.locale,
+            channel=plan.channel,
+            at=plan.contact_at,
+            programme=ctx.programme,
+        )
+
+    def replay(self) -> Row:
+        self._contact(self.plan.contact_at)
+        handlers: dict[str, Callable[[datetime, Any], None]] = {
+            "signup": self._signup,
+            "decide": self.decide,
+            "purchase": self._purchase,
+            "checkin": self._checkin,
+            "survey": self.answer_survey,
+            "referral": self._referral_reward,
+            "opt_out": self._opt_out,
+            "block": self._block,
+        }
+        for at, _, kind, details in self.plan.actions:
+            self._catch_up(at)
+            handlers[kind](at, details)
+        self._catch_up(self.ctx.now)
+        self._finish()
+        return self.member
+
+    # What the member did
+
+    def _contact(self, at: datetime) -> None:
+        base = self.ctx.programme.tiers.levels[0].code
+        self.rows.add("member", self.member)
+        self.rows.add(
+            "channel_identity",
+            {
+                "member_id": self.id,
+                "channel": self.channel,
+                "platform_user_id": f"{DEMO_PREFIX}{self.channel}-{self.id}",
+                "display_name": self.plan.name,
+                "language": self.plan.locale,
+                "unreachable": False,
+                "created_at": at,
+                "last_seen_at": at,
+            },
+        )
+        self.rows.add("member_tag", {"member_id": self.id, "tag": DEMO_TAG})
+        self._tier_row(None, base, "join", at)
+        self.advance("awareness", at)
+        self.event("contact", at)
+
+    def _signup(self, at: datetime, _: Any) -> None:
+        plan, member = self.plan, self.member
+        member["consent_version"] = self.ctx.programme.consent.version
+        member["consent_at"] = at
+        member["birthday"] = plan.birthday
+        if plan.wants_email:
+            member["email"] = f"member{self.id}@example.com"
+        if plan.wants_phone:
+            member["phone"] = phone(self.id)  # the batch drops it should another member have it
+        if plan.referrer_id is not None:
+            member["referrer_id"] = plan.referrer_id
+            self.referral = self.rows.add(
+                "referral",
+                {
+                    "invitee_id": self.id,
+                    "referrer_id": plan.referrer_id,
+                    "created_at": at,
+                    "signup_rewarded_at": None,
+                    "purchase_rewarded_at": None,
+                },
+            )
+        self.advance("interest", at)
+        self.event("signup", at, {"consent_version": member["consent_version"]})
+
+    def _purchase(self, at: datetime, details: tuple[int, str]) -> None:
+        amount, category = details
+        member, programme = self.member, self.ctx.programme
+        previous = member["last_purchase_at"]
+        if previous is not None:
+            self._note_risk(previous, at)
+        member["risk"] = "active"
+        purchase_id = self.ctx.take_ids("purchase")
+        order_id = f"DEMO-{purchase_id:08d}"
+        self.redeem_at_counter(at, amount, order_id)
+        points, _, _ = earn_points(
+            amount=Decimal(amount),
+            tier=member["tier"],
+            category=category,
+            day=at,
+            programme=programme,
+        )
+        self.rows.add(
+            "purchase",
+            purchase_row(
+                purchase_id,
+                order_id=order_id,
+                member_id=self.id,
+                amount=amount,
+                category=category,
+                at=at,
+                points=points,
+            ),
+        )
+        if points > 0:
+            self.wallet.credit(
+                at,
+                points,
+                source="purchase",
+                reason=f"purchase {order_id}",
+                key=f"purchase:{order_id}",
+                actor=STAFF,
+                purchase_id=purchase_id,
+            )
+        member["purchase_count"] += 1
+        member["spent_cents"] += amount * 100
+        member["first_purchase_at"] = member["first_purchase_at"] or at
+        member["last_purchase_at"] = at
+        window = timedelta(days=programme.funnel.loyalty_window_days)
+        self.advance("loyalty" if previous and at - previous <= window else "action", at)
+        self.event(
+            "purchase", at, {"order_id": order_id, "amount": f"{amount}.00", "points": points}
+        )
+        self.qualify(at, amount, "purchase")
+        self.claim_after_purchase(at)
+
+    def _checkin(self, at: datetime, _: Any) -> None:
+        member, rule = self.member, self.ctx.programme.checkin
+        day = self.ctx.local_day(at)
+        streak = (
+            member["checkin_streak"] + 1
+            if member["last_checkin_on"] == day - timedelta(days=1)
+            else 1
+        )
+        bonus = (
+            rule.streak_bonus_points
+            if rule.streak_bonus_every and streak % rule.streak_bonus_every == 0
+            else 0
+        )
+        points = self.wallet.activity_room(at, rule.points + bonus)
+        self.rows.add(
+            "checkin",
+            {
+                "member_id": self.id,
+                "local_date": day,
+                "streak": streak,
+                "points": points,
+                "created_at": at,
+            },
+        )
+        if points:
+            key = f"checkin:{self.id}:{day.isoformat()}"
+            self.wallet.credit(at, points, source="checkin", reason=f"check-in {day}", key=key)
+        member["checkin_streak"], member["last_checkin_on"] = streak, day
+        self.event("checkin", at, {"day": day.isoformat(), "streak": streak, "points": points})
+        self.qualify(at, self.ctx.programme.tiers.growth_per_checkin, "checkin")
+
+    def _referral_reward(self, at: datetime, details: tuple[int, str, str]) -> None:
+        invitee_id, moment, side = details
+        rule = self.ctx.programme.referral
+        wanted = rule.referrer_points if side == "referrer" else rule.invitee_points
+        points = self.wallet.activity_room(at, wanted)
+        if points:
+            key = f"referral:{invitee_id}:{moment}:{side}"
+            self.wallet.credit(at, points, source="referral", reason=f"referral {moment}", key=key)
+        if self.referral is not None and side == "invitee":
+            self.referral[f"{moment}_rewarded_at"] = at
+        payload = {"side": side, "moment": moment, "points": points, "invitee_id": invitee_id}
+        self.event("referral_reward", at, payload)
+        if side == "referrer":
+            self.qualify(at, self.ctx.programme.tiers.growth_per_referral, "referral")
+
+    def _opt_out(self, at: datetime, _: Any) -> None:
+        self.member.update(opted_out=True, opted_out_at=at)
+        self.event("opted_out", at)
+
+    def _block(self, at: datetime, _: Any) -> None:
+        self.member["unreachable"] = True
+        self.rows.tables["channel_identity"][-1]["unreachable"] = True
+        self.event("blocked", at)
+
+    # The programme's rules
+
+    def advance(self, to: str, at: datetime) -> None:
+        """Forward only; stages skipped on the way are entered at the same moment."""
+        target = STAGE_RANK[to]
+        if target <= self.rank:
+            return
+        day = self.ctx.local_day(at)
+        for stage in STAGES[self.rank + 1 : target + 1]:
+            self.rows.add(
+                "stage_entry",
+                {"member_id": self.id, "stage": stage, "channel": self.channel, "entered_at": at},
+            )
+            self.rows.funnel[(day, stage, self.channel)] += 1
+        self.rank = target
+        self.member["stage"], self.member["stage_at"] = to, at
+
+    def event(
+        self, type: str, at: datetime, payload: dict[str, Any] | None = None, channel: str = ""
+    ) -> None:
+        channel = channel or self.channel
+        self.rows.add(
+            "event",
+            {
+                "member_id": self.id,
+                "channel": channel,
+                "type": type,
+                "stage": self.member["stage"],
+                "campaign_id": None,
+                "variant": None,
+                "payload": payload or {},
+                "created_at": at,
+            },
+        )
+        if channel != SYSTEM:  # what the system did for the member is not their activity
+            self.last_activity = at
+
+    def qualify(self, at: datetime, amount: int, source: str) -> None:
+        """Count value toward the tier (spend; activity too on a growth basis); upgrade at once."""
+        tiers = self.ctx.programme.tiers
+        if not amount or (source != "purchase" and tiers.basis != "growth"):
+            return
+        self.rows.add(
+            "qualifying_entry",
+            {"member_id": self.id, "amount": amount, "source": source, "created_at": at},
+        )
+        self.window.append((at, amount))
+        reached = tiers.for_value(self._window_value(at))
+        if tiers.rank(reached.code) > tiers.rank(self.member["tier"]):
+            self._change_tier(reached.code, "upgrade", at, self.channel)
+
+    def _window_value(self, at: datetime) -> int:
+        start = add_months(at, -self.ctx.programme.tiers.window_months)
+        while self.window and self.window[0][0] <= start:
+            self.window.popleft()
+        return sum(amount for _, amount in self.window)
+
+    def _review(self, at: datetime) -> None:
+        """The periodic tier review at the end of the tier's period."""
+        tiers = self.ctx.programme.tiers
+        qualified = tiers.for_value(self._window_value(at))
+        if tiers.rank(qualified.code) >= tiers.rank(self.member["tier"]):
+            self.member["tier_expires_at"] = add_months(at, tiers.window_months)
+        else:
+            self._change_tier(qualified.code, "review", at, SYSTEM)
+
+    def _change_tier(self, to: str, reason: str, at: datetime, channel: str) -> None:
+        member, tiers = self.member, self.ctx.programme.tiers
+        self._tier_row(member["tier"], to, reason, at)
+        kind = "tier_up" if reason == "upgrade" else "tier_down"
+        self.event(kind, at, {"from": member["tier"], "to": to}, channel=channel)
+        base = tiers.levels[0].code
+        expires = None if to == base else add_months(at, tiers.window_months)
+        member.update(tier=to, tier_since=at, tier_expires_at=expires, tier_warned_at=None)
+
+    def _tier_row(self, before: str | None, to: str, reason: str, at: datetime) -> None:
+        self.rows.add(
+            "tier_change",
+            {
+                "member_id": self.id,
+                "from_tier": before,
+                "to_tier": to,
+                "reason": reason,
+                "created_at": at,
+            },
+        )
+
+    def _catch_up(self, until: datetime) -> None:
+        """What the scheduled jobs did up to `until`: expire points and coupons, review tiers."""
+        while True:
+            due = [
+                (self.wallet.next_expiry(), 0),
+                (self.member["tier_expires_at"], 1),
+                (self.next_coupon_expiry(), 2),
+            ]
+            pending = [(at, job) for at, job in due if at is not None and at <= until]
+            if not pending:
+                return
+            at, job = min(pending)
+            if job == 0:
+                points = self.wallet.expire_next()
+                self.event("points_expired", at, {"points": points}, channel=SYSTEM)
+            elif job == 1:
+                self._review(at)
+            else:
+                self.expire_coupon(at)
+
+    def _note_risk(self, last_purchase: datetime, until: datetime) -> None:
+        """What the risk job said of a buyer who had not come back by `until`."""
+        rule = self.ctx.programme.funnel
+        for risk, days in (("at_risk", rule.at_risk_days), ("lapsed", rule.lapsed_days)):
+            moment = last_purchase + timedelta(days=days)
+            if moment <= until:
+                self.event(risk, moment, {"risk": risk}, channel=SYSTEM)
+                self.member["risk"] = risk
+
+    def _finish(self) -> None:
+        member = self.member
+        if member["last_purchase_at"] is not None:
+            self._note_risk(member["last_purchase_at"], self.ctx.now)
+        member["points_balance"] = self.wallet.balance
+        member["points_pending"] = self.wallet.pending()
+        member["points_earned_total"] = self.wallet.earned
+        member["last_activity_at"] = self.last_activity
+        identity = self.rows.tables["channel_identity"][-1]
+        identity["last_seen_at"] = self.last_activity or self.plan.contact_at
