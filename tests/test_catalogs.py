@@ -62,12 +62,18 @@ def test_both_languages_have_exactly_the_same_keys():
     assert sorted(en - zh) == [], "only in en"
 
 
+# Keys whose languages say it with different figures; the dialogs pass both.
+SAID_DIFFERENTLY = {
+    "admin.value.percent_off": "zh-TW names the share paid (85 折), English the saving (15% off)",
+}
+
+
 def test_each_key_has_the_same_placeholders_in_both_languages():
     zh, en = catalog("zh-TW"), catalog("en")
     differing = {
         key: (sorted(placeholders(zh[key])), sorted(placeholders(en[key])))
         for key in zh.keys() & en.keys()
-        if placeholders(zh[key]) != placeholders(en[key])
+        if placeholders(zh[key]) != placeholders(en[key]) and key not in SAID_DIFFERENTLY
     }
     assert differing == {}
 

@@ -174,7 +174,7 @@ def order_exists(turn: Turn, purchase: Purchase) -> Reply:
 
 def _promotions(t: Translator, programme: Programme, result: PurchaseResult) -> str:
     names = {promotion.code: t.pick(promotion.name) for promotion in programme.promotions}
-    return "、".join(names.get(code, code) for code in result.promotions)
+    return t("admin.list_separator").join(names.get(code, code) for code in result.promotions)
 
 
 def _tier(t: Translator, programme: Programme, code: str) -> str:
