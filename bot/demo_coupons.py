@@ -1,46 +1,21 @@
 """Demo members' coupons: claims within stock, limits and eligibility, redemptions at the
-counter, expiry; and the survey they answer after a visit."""
+counter, expiry."""
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.demo_context import CouponOffer, DemoContext
+from bot.demo_context import CouponOffer
 from bot.demo_data import coupon_code
-from bot.demo_survey import SurveyTaker
-
-if TYPE_CHECKING:
-    from bot.demo_rows import BatchRows, Row
-    from bot.demo_wallet import Wallet
+from bot.demo_member import SYSTEM, MemberRecord
+from bot.demo_rows import Row
 
 REDEEM_SHARE = 0.75  # of coupons still valid at a visit, how many get used
 
 
-class CouponHolder(SurveyTaker):
-    """The coupon side of a member's history (mixed into MemberHistory)."""
-
-    ctx: DemoContext
-    rows: BatchRows
-    rng: random.Random
-    id: int
-    channel: str
-    member: Row
-    wallet: Wallet
-
-    def __init__(self) -> None:
-        self.held: list[tuple[Row, CouponOffer]] = []
-        self.claims: Counter[int] = Counter()
-
-    def advance(self, to: str, at: datetime) -> None:
-        raise NotImplementedError
-
-    def event(
-        self, type: str, at: datetime, payload: dict[str, Any] | None = None, channel: str = ""
-    ) -> None:
-        raise NotImplementedError
+class CouponHolder(MemberRecord):
+    """The coupon side of a member's history."""
 
     def decide(self, at: datetime, _: Any = None) -> None:
         """Claim a free coupon (the welcome offer most of all): the decision stage."""
@@ -92,7 +67,7 @@ class CouponHolder(SurveyTaker):
             if grant["status"] == "active" and grant["expires_at"] == at:
                 grant["status"] = "expired"
                 payload = {"coupon": offer.code, "grant_id": grant["id"]}
-                self.event("coupon_expired", at, payload, channel="system")
+                self.event("coupon_expired", at, payload, channel=SYSTEM)
                 return
 
     def _claimable(self, offer: CouponOffer, at: datetime) -> bool:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.demo_context import DemoContext
 from bot.demo_data import comment
+from bot.demo_member import MemberRecord
 from core.programme import pick_text
-
-if TYPE_CHECKING:
-    from bot.demo_rows import BatchRows, Row
-    from bot.demo_wallet import Wallet
 
 # A café's usual spread: about half promoters, a fifth detractors (NPS around +30).
 NPS_ODDS = tuple(accumulate((2, 1, 1, 2, 2, 5, 6, 12, 17, 22, 30)))  # cumulative
@@ -22,21 +17,8 @@ NPS_SCORES, RATINGS = tuple(range(11)), tuple(range(1, 6))
 STOP_SHARE = 0.08
 
 
-class SurveyTaker:
-    ctx: DemoContext
-    rows: BatchRows
-    rng: random.Random
-    id: int
-    member: Row
-    wallet: Wallet
-
-    def event(
-        self, type: str, at: datetime, payload: dict[str, Any] | None = None, channel: str = ""
-    ) -> None:
-        raise NotImplementedError
-
-    def qualify(self, at: datetime, amount: int, source: str) -> None:
-        raise NotImplementedError
+class SurveyTaker(MemberRecord):
+    """The survey side of a member's history."""
 
     def answer_survey(self, at: datetime, _: Any = None) -> None:
         """Start, answer (or skip optional questions), and complete with the reward; a few stop."""
