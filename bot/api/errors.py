@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from core.errors import (
     ConsentRequired,
@@ -134,6 +135,12 @@ class ApiRoute(APIRoute):
                 return error_response(status_for(exc), exc.code, exc.message, exc.params)
             except RequestValidationError as exc:
                 return _validation_answer(exc)
+            except HTTPException as exc:
+                # FastAPI's own 400 is a body it could not read (not UTF-8, not JSON):
+                # for a client, the same mistake as any other malformed request.
+                status = 422 if exc.status_code == 400 else exc.status_code
+                code = "invalid_request" if status == 422 else "http_error"
+                return error_response(status, code, str(exc.detail), headers=exc.headers)
 
         return handle
 
