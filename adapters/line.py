@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from adapters.line_calls import Failure, LineApiError, LineCalls
+from adapters.line_calls import Failure, LineApiError, LineCalls, RetryPolicy
 from adapters.line_menu_image import menu_layout
 from adapters.line_render import JSON, batches, postback_action, render_reply
 from core.channels import BadUpdate, InboundItem, SendResult
@@ -79,12 +79,9 @@ class LineChannel:
         # images) included; so LINE's own address is left to the SDK's per-call defaults.
         url = api_url.rstrip("/")
         self._host = None if url == LINE_API else url
-        self._settings = {
-            "request_timeout": request_timeout,
-            "attempts": attempts,
-            "backoff": backoff,
-            "max_wait": max_wait,
-        }
+        self._policy = RetryPolicy(
+            request_timeout=request_timeout, attempts=attempts, backoff=backoff, max_wait=max_wait
+        )
         self._client: AsyncApiClient | None = None
         self._calls: LineCalls | None = None
 
@@ -96,7 +93,7 @@ class LineChannel:
         configuration = Configuration(host=self._host, access_token=self._access_token)
         self._client = AsyncApiClient(configuration)
         self._calls = LineCalls(
-            AsyncMessagingApi(self._client), AsyncMessagingApiBlob(self._client), **self._settings
+            AsyncMessagingApi(self._client), AsyncMessagingApiBlob(self._client), self._policy
         )
 
     async def close(self) -> None:
@@ -328,9 +325,11 @@ class LineChannel:
             request = RichMenuBulkLinkRequest(
                 rich_menu_id=menu_id, user_ids=users[start : start + MULTICAST_LIMIT]
             )
-            await self.calls.checked(
-                "link rich menus", lambda api, r=request: api.link_rich_menu_id_to_users(r)
-            )
+            await self.calls.checked("link rich menus", _bulk_link(request))
+
+
+def _bulk_link(request: RichMenuBulkLinkRequest) -> Callable[[AsyncMessagingApi], Awaitable[Any]]:
+    return lambda api: api.link_rich_menu_id_to_users(request)
 
 
 def push_retry_key(retry_key: str | None, address: str, index: int) -> str:

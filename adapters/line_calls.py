@@ -61,6 +61,17 @@ class Failure:
         return SendResult("failed", f"LINE {self.status}: {self.message}")
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long one call may take, how often it is tried, and how long to wait between
+    tries (doubling from `backoff`, never more than `max_wait`, Retry-After included)."""
+
+    request_timeout: float = 20.0
+    attempts: int = 5
+    backoff: float = 0.5
+    max_wait: float = 60.0
+
+
 class LineApiError(Exception):
     """A LINE call that failed for good (rich menus, quota)."""
 
@@ -74,20 +85,13 @@ class LineCalls:
     """The SDK's async APIs with retries, waits and a shared request rate."""
 
     def __init__(
-        self,
-        api: AsyncMessagingApi,
-        blob: AsyncMessagingApiBlob,
-        *,
-        request_timeout: float,
-        attempts: int,
-        backoff: float,
-        max_wait: float,
+        self, api: AsyncMessagingApi, blob: AsyncMessagingApiBlob, policy: RetryPolicy
     ) -> None:
         self.api, self.blob = api, blob
-        self.request_timeout = request_timeout
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.max_wait = max_wait
+        self.request_timeout = policy.request_timeout
+        self.attempts = max(1, policy.attempts)
+        self.backoff = policy.backoff
+        self.max_wait = policy.max_wait
         self.bucket = TokenBucket(REQUESTS_PER_SECOND)
 
     async def reply(self, request: ReplyMessageRequest) -> Failure | None:

@@ -20,6 +20,7 @@ from bot.dialogs.menus import MEMBER_MENU
 from bot.i18n import Translator
 from core.chat_menus import (
     DEFAULT_MENU,
+    TierChanges,
     advance_menu_cursor,
     menu_cursor,
     menu_for,
@@ -158,7 +159,7 @@ class RichMenuLinker:
                 log.exception("linking LINE rich menus failed")
             await asyncio.sleep(poll_seconds)
 
-    def _read(self) -> tuple[Mapping[str, str], int, Any]:
+    def _read(self) -> tuple[Mapping[str, str], int, TierChanges]:
         with self.services.database.reader() as session:
             menus = saved_menus(session, channel=CHANNEL)
             cursor = menu_cursor(session, channel=CHANNEL)
