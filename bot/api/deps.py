@@ -124,13 +124,8 @@ class AuditOnCommit:
         details: dict[str, Any] | None = None,
     ) -> None:
         self.committed = False
-        self._entry = {
-            "actor": caller.actor,
-            "action": action,
-            "target": target,
-            "details": details,
-            "now": clock.now(),
-        }
+        self._actor, self._action, self._target = caller.actor, action, target
+        self._details, self._now = details, clock.now()
         sa.event.listen(session, "before_commit", self._add)
         sa.event.listen(session, "after_commit", self._done)
 
@@ -138,7 +133,14 @@ class AuditOnCommit:
         # A commit that fails (a unique-key race the use case retries) rolls this row back
         # with the rest, and the next attempt adds it again.
         if not self.committed:
-            audit(session, **self._entry)
+            audit(
+                session,
+                actor=self._actor,
+                action=self._action,
+                target=self._target,
+                details=self._details,
+                now=self._now,
+            )
 
     def _done(self, session: Session) -> None:
         self.committed = True

@@ -140,7 +140,8 @@ class ApiRoute(APIRoute):
                 # for a client, the same mistake as any other malformed request.
                 status = 422 if exc.status_code == 400 else exc.status_code
                 code = "invalid_request" if status == 422 else "http_error"
-                return error_response(status, code, str(exc.detail), headers=exc.headers)
+                headers = dict(exc.headers) if exc.headers else None
+                return error_response(status, code, str(exc.detail), headers=headers)
 
         return handle
 
@@ -154,7 +155,8 @@ DESCRIPTIONS = {
     410: "The member's data was erased (`member.erased`).",
     422: "The request does not match the schema (`invalid_request`, with `params.errors`), "
     "or a value breaks a rule (`invalid_input`, `member.consent_required`).",
-    429: "Too many requests with this token; retry after `Retry-After` seconds (`rate_limited`).",
+    429: "Too many requests with this token; retry after `Retry-After` seconds "
+    "(`rate_limited`). Each web process keeps its own count.",
 }
 EXAMPLES: dict[int, dict[str, Any]] = {
     401: {

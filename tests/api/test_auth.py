@@ -18,7 +18,7 @@ from tests.api.conftest import with_api_settings
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:
-    routes = []
+    routes: list[tuple[str, str]] = []
     for route in iter_route_contexts(app.routes):
         if route.path and route.path.startswith("/api/v1/"):
             routes.extend((method, route.path) for method in sorted(route.methods or ()))
