@@ -119,6 +119,8 @@ def debit(
     if amount <= 0:
         raise InvalidInput("points to debit must be positive", amount=amount)
     release_due(session, member=member, now=now)
+    # Points past their date are gone even if the expiry job has not run yet.
+    expire_due(session, member=member, now=now)
     lots = _open_lots(session, member.id or 0, include_pending=include_pending)
     if first_lot_id is not None:
         lots.sort(key=lambda lot: lot.id != first_lot_id)
@@ -168,6 +170,41 @@ def release_due(session: Session, *, member: Member, now: datetime) -> int:
         released += lot.remaining
     member.points_pending -= released
     return released
+
+
+def expire_due(session: Session, *, member: Member, now: datetime) -> int:
+    """Write expiry entries for the member's lots past their date, oldest first; each lot
+    expires once (its key is the lot's id). Returns the points expired."""
+    total = 0
+    for lot in expired_lots(session, member_id=member.id or 0, now=now):
+        amount = lot.remaining
+        if lot.pending:
+            member.points_pending -= amount
+        lot.remaining = 0
+        lot.pending = False
+        session.add(
+            LedgerEntry(
+                member_id=member.id,
+                amount=-amount,
+                kind="expire",
+                source="expiry",
+                reason=f"points earned {lot.created_at:%Y-%m-%d} expired",
+                actor="system",
+                idempotency_key=f"expire:{lot.id}",
+                created_at=now,
+            )
+        )
+        member.points_balance -= amount
+        total += amount
+    return total
+
+
+def expired_from_lot(session: Session, *, lot_id: int) -> int:
+    """Points of one lot that expired (its expiry entry, if any)."""
+    entry = session.exec(
+        select(LedgerEntry).where(LedgerEntry.idempotency_key == f"expire:{lot_id}")
+    ).one_or_none()
+    return -entry.amount if entry else 0
 
 
 def expired_lots(session: Session, *, member_id: int, now: datetime) -> list[LedgerEntry]:

@@ -13,7 +13,7 @@ from core.clock import Clock
 from core.errors import InvalidInput
 from core.funnel import log_event
 from core.idempotency import run_once
-from core.ledger import credit, debit, expired_lots, lock_member, release_due, spendable
+from core.ledger import credit, debit, expire_due, lock_member, release_due, spendable
 from core.models import LedgerEntry, Member
 from core.programme import Programme
 
@@ -203,26 +203,7 @@ def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> Expiry
         for member_id in member_ids:
             member = lock_member(session, member_id, allow_erased=True)
             release_due(session, member=member, now=now)
-            for lot in expired_lots(session, member_id=member_id, now=now):
-                amount = lot.remaining
-                if lot.pending:
-                    member.points_pending -= amount
-                lot.remaining = 0
-                lot.pending = False
-                session.add(
-                    LedgerEntry(
-                        member_id=member_id,
-                        amount=-amount,
-                        kind="expire",
-                        source="expiry",
-                        reason=f"points earned {lot.created_at:%Y-%m-%d} expired",
-                        actor="system",
-                        idempotency_key=f"expire:{lot.id}",
-                        created_at=now,
-                    )
-                )
-                member.points_balance -= amount
-                total += amount
+            total += expire_due(session, member=member, now=now)
             log_event(session, member=member, channel="system", type="points_expired", now=now)
         return ExpiryResult(members=len(member_ids), points=total)
 

@@ -18,7 +18,7 @@ from core.errors import (
 )
 from core.funnel import advance_stage, log_event
 from core.idempotency import run_once
-from core.ledger import credit, debit, ensure_room, lock_member
+from core.ledger import credit, debit, ensure_room, expire_due, expired_from_lot, lock_member
 from core.models import LedgerEntry, Member, Purchase, Refund
 from core.programme import Programme
 from core.referrals import reward_first_purchase
@@ -360,11 +360,16 @@ def _reverse(
     """Take back up to `points`, from the purchase's own lot first (pending or not)."""
     if points <= 0:
         return 0
+    expire_due(session, member=member, now=now)
     lot = session.exec(
         select(LedgerEntry).where(LedgerEntry.purchase_id == purchase.id, LedgerEntry.amount > 0)
     ).first()
+    # Points of this purchase that already expired are gone: taking them again from other
+    # lots would make the member lose them twice.
+    expired = expired_from_lot(session, lot_id=lot.id) if lot and lot.id else 0
+    still_held = max(0, purchase.points_earned - purchase.points_reversed - expired)
     # With pending lots included, the lots hold exactly the balance, so this always fits.
-    take = min(points, member.points_balance)
+    take = min(points, still_held, member.points_balance)
     if take > 0:
         debit(
             session,
