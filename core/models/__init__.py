@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from core.models.campaigns import Campaign, Delivery, SchedulerLease
 from core.models.chat import ChatState
 from core.models.coupons import CouponDefinition, CouponGrant
 from core.models.funnel import Event, FunnelDaily, StageEntry
@@ -25,6 +26,7 @@ __all__ = [
     "Admin",
     "ApiToken",
     "AuditLog",
+    "Campaign",
     "ChannelIdentity",
     "ChatMenu",
     "ChatMenuSync",
@@ -32,6 +34,7 @@ __all__ = [
     "Checkin",
     "CouponDefinition",
     "CouponGrant",
+    "Delivery",
     "Event",
     "FunnelDaily",
     "IdempotencyRecord",
@@ -42,6 +45,7 @@ __all__ = [
     "Purchase",
     "QualifyingEntry",
     "Referral",
+    "SchedulerLease",
     "Refund",
     "StageEntry",
     "Survey",
