@@ -8,7 +8,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,7 +17,7 @@ from bot.bootstrap import Services
 from bot.demo_batches import batches, no_cycle_collection
 from bot.demo_context import ID_TABLES, load_context, next_ids
 from bot.demo_insert import insert_rows
-from bot.demo_rows import TABLE_ORDER, BatchRows
+from bot.demo_rows import TABLE_ORDER, BatchRows, Packed
 from core.models import CouponDefinition, FunnelDaily, Member, metadata
 
 BATCH_SIZE = 5_000
@@ -68,7 +67,7 @@ def seed_demo(
             with engine.begin() as connection:
                 rows += write_batch(connection, batch, first_ids=first_ids)
             if on_progress is not None:
-                on_progress(len(batch.tables["member"]))
+                on_progress(batch.members)
     return DemoResult(members=members, rows=rows, seconds=time.perf_counter() - started, seed=seed)
 
 
@@ -80,9 +79,9 @@ def write_batch(connection: Connection, batch: BatchRows, *, first_ids: dict[str
     if connection.dialect.name == "sqlite":
         # The indexes of millions of new rows do not fit SQLite's default 2 MB page cache.
         connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-    _drop_taken_phones(connection, batch.tables["member"])
+    _drop_taken_phones(connection, batch.packed["member"])
     for name in TABLE_ORDER:
-        insert_rows(connection, metadata.tables[name], batch.tables[name])
+        insert_rows(connection, metadata.tables[name], batch.packed[name])
     _count_funnel(connection, batch)
     _count_claims(connection, batch)
     if connection.dialect.name == "postgresql":
@@ -90,17 +89,18 @@ def write_batch(connection: Connection, batch: BatchRows, *, first_ids: dict[str
     return batch.count + len(batch.funnel)
 
 
-def _drop_taken_phones(connection: Connection, members: list[dict[str, Any]]) -> None:
+def _drop_taken_phones(connection: Connection, members: Packed) -> None:
     """A phone number identifies one member: leave it off a demo member if it is in use."""
-    wanted = [member["phone"] for member in members if member["phone"]]
+    at = members.columns.index("phone")
+    wanted = [values[at] for values in members.values if values[at]]
     taken: set[str] = set()
     phone = Member.__table__.c.phone  # type: ignore[attr-defined]
     for start in range(0, len(wanted), PHONE_CHUNK):
         chunk = wanted[start : start + PHONE_CHUNK]
         taken.update(connection.execute(sa.select(phone).where(phone.in_(chunk))).scalars())
-    for member in members:
-        if member["phone"] in taken:
-            member["phone"] = None
+    for index, values in enumerate(members.values):
+        if values[at] in taken:
+            members.values[index] = (*values[:at], None, *values[at + 1 :])
 
 
 def _count_funnel(connection: Connection, batch: BatchRows) -> None:

@@ -35,7 +35,7 @@ class BatchMaker:
         rows = BatchRows()
         for plan in self.planner.plan_batch(self.ctx.take_ids("member", count), count):
             MemberHistory(self.ctx, rows, self.rng, plan).replay()
-        return first_ids, rows
+        return first_ids, rows.pack()
 
 
 def batches(ctx: DemoContext, *, seed: int, sizes: list[int], ahead: bool) -> Iterator[Batch]:

@@ -10,29 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from bot.demo_rows import Packed
 from core.models.types import UTCDateTime
 
 Converter = Callable[[Any], Any] | None
 
 
-def insert_rows(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table` in the connection's transaction."""
-    if not rows:
+def insert_rows(connection: Connection, table: sa.Table, rows: Packed) -> None:
+    """Insert `rows` into `table` in the connection's transaction."""
+    if not rows.values:
         return
     dialect = connection.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=list(rows[0]))
-    names = list(compiled.positiontup or []) if compiled.positional else list(rows[0])
+    compiled = table.insert().compile(dialect=dialect, column_keys=rows.columns)
+    by_name = dict(zip(rows.columns, zip(*rows.values, strict=True), strict=True))
+    names = list(compiled.positiontup or []) if compiled.positional else rows.columns
     columns = []
     for name in names:
-        values = list(map(itemgetter(name), rows))
         convert = converter(table.c[name].type, dialect)
-        columns.append(list(map(convert, values)) if convert else values)
+        columns.append(list(map(convert, by_name[name])) if convert else by_name[name])
     if compiled.positional:
         params: list[Any] = list(zip(*columns, strict=True))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from bot.demo_data import invite_code
@@ -32,20 +33,50 @@ TABLE_ORDER = (
 
 
 @dataclass
+class Packed:
+    """A table's rows as column names and value tuples: how they travel between processes
+    (40% smaller and several times faster to unpickle than dicts) and are inserted."""
+
+    columns: list[str]
+    values: list[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, rows: list[Row]) -> Packed:
+        if not rows:
+            return cls([], [])
+        columns = list(rows[0])
+        pick = itemgetter(*columns)  # every table has two columns or more: tuples
+        return cls(columns, [pick(row) for row in rows])
+
+
+@dataclass
 class BatchRows:
     """The rows one batch of demo members adds, per table, and the counters they bump."""
 
     tables: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     funnel: Counter[tuple[date, str, str]] = field(default_factory=Counter)
     claimed: Counter[int] = field(default_factory=Counter)
+    packed: dict[str, Packed] = field(default_factory=dict)
 
     def add(self, table: str, row: Row) -> Row:
         self.tables[table].append(row)
         return row
 
+    def pack(self) -> BatchRows:
+        """Rows as tuples from here on; the batch is complete."""
+        for name in TABLE_ORDER:
+            if name not in self.packed:
+                self.packed[name] = Packed.of(self.tables.get(name, []))
+        self.tables = defaultdict(list)
+        return self
+
     @property
     def count(self) -> int:
-        return sum(len(rows) for rows in self.tables.values())
+        return sum(len(table.values) for table in self.packed.values())
+
+    @property
+    def members(self) -> int:
+        return len(self.packed["member"].values)
 
 
 def member_row(
