@@ -3,6 +3,7 @@ replies rendered within LINE's limits in a shape line-bot-sdk accepts unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -188,3 +189,18 @@ def test_a_long_text_breaks_after_a_line() -> None:
     pieces = split_text(text)
     assert [units(p) for p in pieces] == [5000, 5000, 2000]
     assert all(piece.endswith("\n") for piece in pieces)
+
+
+def test_lines_own_address_leaves_each_call_to_its_sdk_host() -> None:
+    # With Configuration(host=...) the SDK sends every call there, rich menu images (which
+    # live on api-data.line.me) included; LINE's own address must therefore not be set.
+    async def hosts() -> list[str | None]:
+        found = []
+        for url in ("https://api.line.me", "https://api.line.me/", "http://127.0.0.1:9/"):
+            line = LineChannel(channel_secret=SECRET, access_token="token", api_url=url)
+            await line.start()
+            found.append(line.calls.api.api_client.configuration.host)
+            await line.close()
+        return found
+
+    assert asyncio.run(hosts()) == [None, None, "http://127.0.0.1:9"]
