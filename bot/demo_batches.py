@@ -1,8 +1,8 @@
 """Generating the demo's batches, in this process or one batch ahead in a second process.
 
 Writing a batch keeps one core busy (SQLite and the value conversion); generating the next
-one meanwhile in a worker process uses the second core. One worker, so the batches come out
-exactly as they would in this process: the same seed gives the same members."""
+one meanwhile in a worker process uses the second core. One maker, handed from process to
+process, so the batches come out exactly as in one process: same seed, same members."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from bot.demo_rows import BatchRows
 
 Batch = tuple[dict[str, int], BatchRows]
 """The first id of each id table the batch used, and its rows."""
-IN_FLIGHT = 2  # batches generated ahead of the writer; each holds ~100k rows in memory
 
 
 class BatchMaker:
@@ -39,32 +38,28 @@ class BatchMaker:
 
 
 def batches(ctx: DemoContext, *, seed: int, sizes: list[int], ahead: bool) -> Iterator[Batch]:
-    """One batch per size, in order; with `ahead`, made in a worker process."""
-    if not ahead:
-        maker = BatchMaker(ctx, seed)
+    """One batch per size, in order. With `ahead`, this process makes the first batch while
+    a worker process starts, then hands the maker over: the worker makes each next batch
+    while the caller writes the previous one (at most one batch waits in memory)."""
+    maker = BatchMaker(ctx, seed)
+    if not ahead or len(sizes) < 2:
         for size in sizes:
             yield maker.make(size)
         return
     # Spawned, not forked: the parent has database connections and a progress-bar thread.
-    pool = ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(ctx, seed),
-    )
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        waiting: deque[Future[Batch]] = deque()
-        for size in sizes:
+        pool.submit(_warm_up)  # the worker's interpreter starts while the first batch is made
+        first = maker.make(sizes[0])
+        waiting: deque[Future[Batch]] = deque([pool.submit(_adopt_and_make, maker, sizes[1])])
+        yield first
+        for size in sizes[2:]:
             waiting.append(pool.submit(_make_in_worker, size))
-            if len(waiting) >= IN_FLIGHT:
-                yield waiting.popleft().result()
+            yield waiting.popleft().result()
         while waiting:
             yield waiting.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-_worker_maker: BatchMaker | None = None
 
 
 @contextmanager
@@ -80,12 +75,20 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _start_worker(ctx: DemoContext, seed: int) -> None:
-    global _worker_maker
+_worker_maker: BatchMaker | None = None
+
+
+def _warm_up() -> None:
     gc.disable()  # as no_cycle_collection: this process only makes batches
-    _worker_maker = BatchMaker(ctx, seed)
+
+
+def _adopt_and_make(maker: BatchMaker, count: int) -> Batch:
+    """Take over the maker (its random state, next ids and stock left) and make a batch."""
+    global _worker_maker
+    _worker_maker = maker
+    return maker.make(count)
 
 
 def _make_in_worker(count: int) -> Batch:
-    assert _worker_maker is not None, "the worker was not started"
+    assert _worker_maker is not None, "the worker has no maker yet"
     return _worker_maker.make(count)

@@ -18,7 +18,9 @@ from bot.demo_data import display_name, pick_category
 from core.timeutil import start_of_local_day
 
 HISTORY_DAYS = 540  # about 18 months
-DEPTH_SHARES = (0.20, 0.50, 0.65, 0.85)  # cumulative: awareness, interest, decision, action
+DEPTH_SHARES = (0.19, 0.49, 0.64, 0.83)  # cumulative: awareness, interest, decision, action
+REGULAR_SHARE = 0.06  # of loyal members
+BIG_BASKET_SHARE = 0.05
 # Local hours a café sees people, weighted (morning coffee, lunch, afternoon, evening).
 HOURS = (7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21)
 HOUR_ODDS = tuple(accumulate((3, 8, 7, 5, 5, 9, 8, 5, 7, 6, 5, 5, 6, 4, 2)))
@@ -116,9 +118,17 @@ class Planner:
             plan.add(self._between(plan.signup_at, self.ctx.now), "opt_out")
 
     def _purchases(self, plan: Plan, after: datetime, *, repeat: bool) -> None:
+        """A first visit; for loyal members more, at their own rhythm, until they drift away.
+        A few regulars come every few days, and a few buy for the office (big baskets):
+        they are who reaches the upper tiers."""
         rng = self.rng
+        regular = repeat and rng.random() < REGULAR_SHARE
         level = rng.lognormvariate(0, 0.35)  # how much this member spends per visit
-        gap_days = min(150.0, max(1.5, rng.lognormvariate(math.log(12), 0.9)))
+        if repeat and rng.random() < BIG_BASKET_SHARE:
+            level *= rng.uniform(2.5, 6)
+        typical_gap = 5 if regular else 14
+        gap_days = min(150.0, max(1.5, rng.lognormvariate(math.log(typical_gap), 0.8)))
+        churn = 0.03 if regular else 0.1  # chance of not coming back after each visit
         at = self._visit(after + timedelta(days=rng.expovariate(1 / 8)))
         plan.first_purchase_at = at
         count = 0
@@ -128,7 +138,7 @@ class Planner:
             count += 1
             if count == 1 and rng.random() < 0.3:
                 plan.add(self._visit(at + timedelta(days=1)), "survey")
-            if not repeat or (count > 1 and rng.random() < 0.1):
+            if not repeat or (count > 1 and rng.random() < churn):
                 break
             wait = rng.expovariate(1 / gap_days)
             if count == 1:  # the visit that makes a loyal member: inside the loyalty window

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from bot.bootstrap import Services
 from bot.cli import app
 from bot.demo import seed_demo
-from bot.demo_batches import BatchMaker
-from bot.demo_context import DemoContext
+from bot.demo_batches import batches
+from bot.demo_context import ID_TABLES, DemoContext
 from core.models import (
     ChannelIdentity,
     CouponDefinition,
@@ -112,21 +112,23 @@ def test_a_demo_keeps_every_invariant_of_the_use_cases(services: Services):
     assert all(stage.conversion_from_previous for stage in figures.stages[1:]), figures
 
 
-def test_the_same_seed_gives_the_same_members():
-    def make() -> list[tuple[Any, ...]]:
+def test_the_same_seed_gives_the_same_members_in_one_process_or_two():
+    def made(*, ahead: bool) -> list[tuple[Any, ...]]:
         ctx = DemoContext(
             programme=Programme(),
             now=START.replace(tzinfo=None),
             offers=[],
             stock_left={},
             survey=None,
-            next_ids={"member": 1, "purchase": 1, "ledger_entry": 1, "coupon_grant": 1}
-            | {"survey_progress": 1},
+            next_ids=dict.fromkeys(ID_TABLES, 1),
         )
-        _, rows = BatchMaker(ctx, seed=3).make(50)
-        return rows.packed["member"].values + rows.packed["purchase"].values
+        return [
+            values
+            for _, rows in batches(ctx, seed=3, sizes=[40, 40, 40], ahead=ahead)
+            for values in rows.packed["member"].values + rows.packed["ledger_entry"].values
+        ]
 
-    assert make() == make()
+    assert made(ahead=False) == made(ahead=True)
 
 
 def check_invariants(services: Services, *, members: int) -> None:
