@@ -3,6 +3,7 @@ relinked to their tier's menu the moment their tier changes — on both database
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any
 
@@ -10,9 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 import tests.fakes.fixtures as fake_fixtures
+from adapters.line import LineApiError, LineChannel
+from adapters.line_menu_image import menu_image
 from bot.bootstrap import Services
 from bot.cli import app as cli
 from core.chat_menus import saved_menus
+from core.messages import Button
 from core.purchases import record_purchase
 from tests.channels import line_harness
 from tests.channels.line_harness import LineApp, wait_until
@@ -160,3 +164,33 @@ def test_the_running_app_relinks_a_member_the_moment_their_tier_changes(
     wait_until(lambda: app.fake.rich_menu_of(GOLD) == stored["tier:silver"], 10, "silver menu")
     buy(app.services, member_id, 20_000, "POS-8")  # and now gold (20,000)
     wait_until(lambda: app.fake.rich_menu_of(GOLD) == stored["tier:gold"], 10, "gold menu")
+
+
+def test_the_adapter_links_one_user_and_reports_an_unknown_menu(fake_line: FakeLineAPI) -> None:
+    async def scenario() -> str:
+        channel = LineChannel(
+            channel_secret=LINE_CHANNEL_SECRET,
+            access_token=LINE_ACCESS_TOKEN,
+            api_url=fake_line.url,
+        )
+        await channel.start()
+        try:
+            menu_id = await channel.create_rich_menu(
+                name="test",
+                chat_bar_text="Menu",
+                buttons=[Button("Points", "cmd:points"), Button("Site", url="https://e.x")],
+                image=menu_image(["Points", "Site"], title="Test"),
+            )
+            await channel.link_rich_menu(GOLD, menu_id)
+            with pytest.raises(LineApiError) as unknown:
+                await channel.link_rich_menu(GOLD, "richmenu-missing")
+            assert unknown.value.status == 404
+            return menu_id
+        finally:
+            await channel.close()
+
+    menu_id = asyncio.run(scenario())
+    assert fake_line.rich_menu_of(GOLD) == menu_id
+    areas = fake_line.messaging.rich_menus.menus[menu_id].definition["areas"]
+    assert [a["action"]["type"] for a in areas] == ["postback", "uri"]
+    assert [a["bounds"]["width"] for a in areas] == [1250, 1250]
