@@ -6,7 +6,7 @@ from sqlmodel import select
 from core.models import ChannelIdentity, CouponGrant, LedgerEntry, Member, SurveyAnswer
 from core.surveys import current_question
 from tests.support.chat import ChatUser, verify_dialog
-from tests.support.member_chat import buy, count, joined, member_of
+from tests.support.member_chat import count, joined, member_of
 
 
 def test_a_member_joins_claims_answers_invites_checks_in_and_leaves(dialogs, services, db, clock):
@@ -31,8 +31,17 @@ def test_a_member_joins_claims_answers_invites_checks_in_and_leaves(dialogs, ser
     assert "Show this code to our staff when you pay." in alice.text
     verify_dialog(alice, [("/coupons", ["Your coupons (1)", grant.code, "already claimed"])])
 
-    # A sale at the counter (the staff side is tested elsewhere), then the tier card.
-    buy(services, me, 1200, "POS-1")
+    # At the counter: staff record the sale and redeem her coupon; she is told what she earned.
+    staff = ChatUser(dialogs, "staff", language="en")  # an admin (LOYALTY_ADMINS in `services`)
+    staff.say("/sale M000001 1200 POS-1")
+    assert "M000001" in staff.text and "1,200" in staff.text
+    [earned] = staff.last.notices
+    assert earned.member_id == me and "1,200" in earned.reply.as_text()
+    staff.say(f"/use {grant.code}")
+    assert "NT$50 off for new members" in staff.text
+    with db.reader() as session:
+        assert session.get(CouponGrant, grant.id).status == "redeemed"
+    verify_dialog(alice, [("/points", ["1,200 points", "NT$3,800 more to reach Silver"])])
     verify_dialog(
         alice,
         [
