@@ -18,6 +18,7 @@ from core.models.points import (
     Refund,
     TierChange,
 )
+from core.models.scores import MemberScore
 from core.models.surveys import Survey, SurveyAnswer, SurveyProgress, SurveyQuestion
 
 metadata = SQLModel.metadata
@@ -41,6 +42,7 @@ __all__ = [
     "InboundUpdate",
     "LedgerEntry",
     "Member",
+    "MemberScore",
     "MemberTag",
     "Purchase",
     "QualifyingEntry",
