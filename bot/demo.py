@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from bot.bootstrap import Services
 from bot.demo_batches import batches, no_cycle_collection
@@ -62,7 +63,7 @@ def seed_demo(
     sizes = [min(batch_size, members - start) for start in range(0, members, batch_size)]
     rows = 0
     ahead = ahead and len(sizes) > 1
-    with no_cycle_collection():
+    with no_cycle_collection(), _large_sqlite_cache(engine):
         for first_ids, batch in batches(ctx, seed=seed, sizes=sizes, ahead=ahead):
             with engine.begin() as connection:
                 rows += write_batch(connection, batch, first_ids=first_ids)
@@ -76,9 +77,6 @@ def write_batch(connection: Connection, batch: BatchRows, *, first_ids: dict[str
     taken = next_ids(connection)
     if any(taken[name] > first_ids[name] for name in ID_TABLES):
         raise DemoConflict("the database changed while the demo was seeding; run it again")
-    if connection.dialect.name == "sqlite":
-        # The indexes of millions of new rows do not fit SQLite's default 2 MB page cache.
-        connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
     _drop_taken_phones(connection, batch.packed["member"])
     for name in TABLE_ORDER:
         insert_rows(connection, metadata.tables[name], batch.packed[name])
@@ -87,6 +85,26 @@ def write_batch(connection: Connection, batch: BatchRows, *, first_ids: dict[str
     if connection.dialect.name == "postgresql":
         _move_sequences(connection)
     return batch.count + len(batch.funnel)
+
+
+@contextmanager
+def _large_sqlite_cache(engine: Engine) -> Iterator[None]:
+    """The indexes that millions of new rows go into do not fit SQLite's default 2 MB page
+    cache. The demo writes through one pooled connection at a time; it gets a large cache
+    for the run and its old size back after."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        connection.rollback()
+    try:
+        yield
+    finally:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+            connection.rollback()
 
 
 def _drop_taken_phones(connection: Connection, members: Packed) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from bot.demo_context import CouponOffer
 from bot.demo_data import coupon_code
 from bot.demo_member import SYSTEM, MemberRecord
-from bot.demo_rows import Row
+from bot.demo_rows import STAFF, Row
 
 REDEEM_SHARE = 0.75  # of coupons still valid at a visit, how many get used
 
@@ -43,13 +43,11 @@ class CouponHolder(MemberRecord):
                 continue
             if self.rng.random() < REDEEM_SHARE:
                 grant.update(
-                    status="redeemed",
-                    redeemed_at=at,
-                    redeemed_by="demo-staff",
-                    redeemed_order_id=order_id,
+                    status="redeemed", redeemed_at=at, redeemed_by=STAFF, redeemed_order_id=order_id
                 )
                 payload = {"coupon": offer.code, "grant_id": grant["id"], "order_id": order_id}
-                self.event("coupon_redeemed", at, payload | {"actor": "demo-staff"})
+                payload |= {"order_amount": f"{amount}.00", "actor": STAFF}
+                self.event("coupon_redeemed", at, payload)
             return
 
     def next_coupon_expiry(self) -> datetime | None:
