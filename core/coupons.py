@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from core.attribution import attribute
 from core.clock import Clock
 from core.coupon_codes import CouponValue, describe_value, new_code, normalise_code
 from core.coupon_jobs import coupons_expiring, expire_coupons, mark_reminded
@@ -36,6 +37,7 @@ from core.idempotency import MAX_KEY_LENGTH, run_once
 from core.ledger import debit, lock_member
 from core.models import CouponDefinition, CouponGrant, Member
 from core.programme import Programme
+from core.stats_counters import note_claim
 
 __all__ = [
     "AvailableCoupon",
@@ -106,7 +108,12 @@ def claim_coupon(
         member = lock_member(session, member_id)
         _check_member(session, definition=definition, member=member, now=now)
         grant = _issue(session, definition=definition, member=member, key=grant_key, now=now)
-        grant.campaign_id, grant.variant = campaign_id, variant
+        # No campaign named (a typed /coupons claim): credit the last campaign message.
+        touch = attribute(
+            session, member_id=member_id, at=now, campaign_id=campaign_id, variant=variant
+        )
+        grant.campaign_id, grant.variant = touch
+        note_claim(session, grant=grant, programme=programme)
         if definition.points_cost:
             debit(
                 session,
@@ -128,8 +135,8 @@ def claim_coupon(
             channel=channel,
             type="coupon_claimed",
             now=now,
-            campaign_id=campaign_id,
-            variant=variant,
+            campaign_id=grant.campaign_id,
+            variant=grant.variant,
             payload={"coupon": definition.code, "grant_id": grant.id, "points": grant.points_spent},
         )
         remaining = _take_stock(session, definition)  # last: hold the hot row briefly

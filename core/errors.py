@@ -132,6 +132,16 @@ class ReferralRejected(DomainError):
     code = "referral.rejected"
 
 
+class CampaignNotFound(NotFound):
+    code = "campaign.not_found"
+
+
+class CampaignClosed(DomainError):
+    """The campaign was cancelled (or has finished), so it cannot be launched or changed."""
+
+    code = "campaign.closed"
+
+
 class IdempotencyConflict(DomainError):
     """The same idempotency key was used before for a different request."""
 

@@ -10,6 +10,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from core.attribution import attribute
 from core.clock import Clock, as_utc
 from core.errors import (
     InvalidInput,
@@ -22,6 +23,7 @@ from core.ledger import credit, debit, ensure_room, expire_due, expired_from_lot
 from core.models import LedgerEntry, Member, Purchase, Refund
 from core.programme import Programme
 from core.referrals import reward_first_purchase
+from core.stats_counters import note_purchase, note_refund
 from core.tiers import note_qualifying
 from core.timeutil import local_day
 
@@ -133,6 +135,10 @@ def record_purchase(
             else (0, Decimal(1), [])
         )
         ensure_room(member, points)  # before the purchase row, which holds the points too
+        # No campaign named: credit the last campaign message before the sale, if any.
+        touch_campaign, touch_variant = attribute(
+            session, member_id=member_id, at=when, campaign_id=campaign_id, variant=variant
+        )
         purchase = Purchase(
             order_id=order_id,
             member_id=member_id,
@@ -144,11 +150,12 @@ def record_purchase(
             source=source,
             actor=actor,
             fingerprint="",
-            campaign_id=campaign_id,
-            variant=variant,
+            campaign_id=touch_campaign,
+            variant=touch_variant,
         )
         session.add(purchase)
         session.flush()
+        note_purchase(session, purchase=purchase, programme=programme)
         pending_until = (
             now + timedelta(days=programme.pending_days) if programme.pending_days else None
         )
@@ -187,8 +194,8 @@ def record_purchase(
             channel=channel,
             type="purchase",
             now=now,
-            campaign_id=campaign_id,
-            variant=variant,
+            campaign_id=touch_campaign,
+            variant=touch_variant,
             payload={"order_id": order_id, "amount": str(value), "points": points},
         )
         upgraded = note_qualifying(
@@ -278,6 +285,7 @@ def refund_purchase(
                 left=left_cents / 100,
             )
         purchase.refunded_cents += cents
+        note_refund(session, purchase=purchase, cents=cents, programme=programme)
         if purchase.refunded_cents == purchase.amount_cents:
             to_reverse = purchase.points_earned - purchase.points_reversed
         else:
