@@ -33,6 +33,9 @@ def render_stats(
 def funnel_table(funnel: Funnel, *, days: int | None) -> Table:
     period = f"entered in the last {days} days" if days else "all time"
     table = Table(title=f"Funnel ({period})", title_justify="left")
+    if days:
+        table.caption = "now here: every member at the stage today"
+        table.caption_justify = "left"
     table.add_column("stage")
     table.add_column("entered", justify="right")
     table.add_column("now here", justify="right")
@@ -64,9 +67,9 @@ def drop_line(funnel: Funnel) -> RenderableType:
 
 
 def channel_table(funnel: Funnel) -> Table:
-    table = Table(title="New members by channel (signed up)", title_justify="left")
+    table = Table(title="New members by channel", title_justify="left")
     table.add_column("channel")
-    table.add_column("members", justify="right")
+    table.add_column("signed up", justify="right")
     table.add_column("share", justify="right")
     total = sum(funnel.new_members_by_channel.values())
     for channel, count in funnel.new_members_by_channel.items():

@@ -66,17 +66,22 @@ def funnel_rows(output: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_stats_on_an_empty_database_suggests_the_demo(tmp_path, monkeypatch):
+def use_only(monkeypatch, directory, url: str) -> None:
+    """Run the CLI in this process against `url`, with no other settings or programme file."""
     for name in [name for name in os.environ if name.startswith("LOYALTY_")]:
         monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LOYALTY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.chdir(directory)
+    monkeypatch.setenv("LOYALTY_DATABASE_URL", url)
+
+
+def test_stats_on_an_empty_database_suggests_the_demo(tmp_path, monkeypatch):
+    use_only(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
     result = CliRunner().invoke(app, ["stats"])
     assert result.exit_code == 0, result.output
     assert "no members yet — try `loyalty demo`" in result.output
 
 
-def test_demo_then_stats_shows_all_five_stages_with_counts_and_conversion(tmp_path):
+def test_demo_then_stats_shows_all_five_stages_with_counts_and_conversion(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     demo = loyalty(["demo", "--members", "1000"], tmp_path, url)
     assert demo.returncode == 0, demo.stderr
@@ -96,6 +101,12 @@ def test_demo_then_stats_shows_all_five_stages_with_counts_and_conversion(tmp_pa
     assert "biggest drop-off:" in stats.stdout
     assert "line" in stats.stdout and "telegram" in stats.stdout
     assert "coupon redemption rate" in stats.stdout
+
+    use_only(monkeypatch, tmp_path, url)
+    recent = CliRunner().invoke(app, ["stats", "--days", "30"])
+    assert recent.exit_code == 0, recent.output
+    assert "Funnel (entered in the last 30 days)" in recent.output
+    assert list(funnel_rows(recent.output)) == list(STAGES)
 
 
 def test_a_demo_keeps_every_invariant_of_the_use_cases(services: Services):
