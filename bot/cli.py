@@ -59,7 +59,8 @@ def serve(
     from bot.web import create_app
 
     services = configured(lambda: bootstrap(migrate=True))
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    app = create_app(services, scheduler=services.settings.scheduler_enabled)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         None, validation_alias=_env("LINE_CHANNEL_ACCESS_TOKEN")
     )
     line_api_url: str = Field("https://api.line.me", validation_alias=_env("LINE_API_URL"))
+    # `loyalty serve` runs the scheduler (one leader across processes); false for web-only.
+    scheduler_enabled: bool = Field(True, validation_alias=_env("LOYALTY_SCHEDULER"))
+    # Tests only: every scheduled job runs every this many seconds instead of at its time.
+    scheduler_interval_seconds: float | None = Field(
+        None, gt=0, validation_alias=_env("LOYALTY_SCHEDULER_INTERVAL_SECONDS")
+    )
 
     @field_validator("admins", mode="before")
     @classmethod

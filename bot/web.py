@@ -19,15 +19,19 @@ from bot.dialogs import Dialogs
 from bot.inbox import Inbox
 from bot.line_menus import start_menu_linker
 from bot.messenger import Messenger
+from bot.scheduler import start_scheduler
 from core.channels import BadUpdate, Channel
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1_000_000
 
 
-def create_app(services: Services, channels: dict[str, Channel] | None = None) -> FastAPI:
+def create_app(
+    services: Services, channels: dict[str, Channel] | None = None, *, scheduler: bool = False
+) -> FastAPI:
     """The ASGI app. Channels default to those the settings switch on; their SDK clients
-    start in the lifespan, and so does the inbox worker that handles stored updates."""
+    start in the lifespan, and so does the inbox worker that handles stored updates.
+    With `scheduler` (`loyalty serve`), the process also competes to run the scheduler."""
     channels = build_channels(services.settings) if channels is None else channels
 
     @asynccontextmanager
@@ -43,10 +47,13 @@ def create_app(services: Services, channels: dict[str, Channel] | None = None) -
         app.state.inbox, app.state.messenger = inbox, messenger
         worker = asyncio.create_task(inbox.run(), name="inbox")
         menus = start_menu_linker(services, channels)  # LINE rich menus follow tier changes
+        jobs = None
+        if scheduler:
+            app.state.scheduler, jobs = start_scheduler(services)
         try:
             yield
         finally:
-            for task in (worker, menus):
+            for task in (jobs, worker, menus):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
