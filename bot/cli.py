@@ -11,6 +11,7 @@ from rich.console import Console
 from bot.cli_admin import admin_app, token_app
 from bot.cli_demo import demo, stats
 from bot.cli_line import line_app
+from bot.cli_model import model
 from bot.cli_telegram import telegram_app
 from bot.settings import SettingsError
 from core.errors import ConfigError
@@ -88,6 +89,7 @@ def chat(
 
 app.command()(demo)
 app.command()(stats)
+app.command()(model)
 
 
 def main() -> None:

@@ -169,7 +169,8 @@ def explain(summary: PurchaseSummary, predictions: MemberPredictions, i: int) ->
 
 
 def segment_summary(predictions: MemberPredictions) -> dict[str, dict[str, float | int]]:
-    """Per RFM segment (only those with members): count and mean risk, purchases, value."""
+    """Per RFM segment (only those with members): count; mean churn risk, chance of a purchase
+    and purchases within the horizon, value per purchase and lifetime value; total value."""
     names = np.asarray(predictions.rfm.segments, dtype=object)
     summary: dict[str, dict[str, float | int]] = {}
     for segment in SEGMENTS:
@@ -179,7 +180,9 @@ def segment_summary(predictions: MemberPredictions) -> dict[str, dict[str, float
         summary[segment] = {
             "members": int(rows.sum()),
             "churn_risk": round(float(predictions.churn_risk[rows].mean()), 3),
+            "p_purchase": round(float(predictions.p_purchase[rows].mean()), 3),
             "expected_purchases": round(float(predictions.expected_purchases[rows].mean()), 2),
+            "expected_value": round(float(predictions.expected_value[rows].mean()), 2),
             "lifetime_value": round(float(predictions.lifetime_value[rows].mean()), 2),
             "total_lifetime_value": round(float(predictions.lifetime_value[rows].sum()), 2),
         }

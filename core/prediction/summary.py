@@ -84,7 +84,8 @@ def choose_time_unit(age_days: Iterable[float]) -> TimeUnit:
 
 
 def summarise(
-    purchases_by_member: Mapping[Hashable, Iterable[tuple[datetime, Amount]]],
+    purchases_by_member: Mapping[Hashable, Iterable[tuple[datetime, Amount]]]
+    | Iterable[tuple[Hashable, Iterable[tuple[datetime, Amount]]]],
     *,
     as_of: datetime,
     tz: ZoneInfo | str,
@@ -94,13 +95,20 @@ def summarise(
 
     Purchases after `as_of` are ignored and members with none by then are left out. With
     `unit=None` the unit is picked by `choose_time_unit`. Members keep the mapping's order.
+    Instead of a mapping, (member, purchases) pairs may be given, e.g. streamed from the
+    database one member at a time, so a large programme is never held in memory at once.
     """
     tzinfo = tz if isinstance(tz, ZoneInfo) else zone(tz)
     cutoff = as_utc(as_of)
     as_of_day = local_day(cutoff, tzinfo)
     ids: list[Hashable] = []
     rows: list[tuple[int, int, int, float, float]] = []
-    for member, purchases in purchases_by_member.items():
+    pairs = (
+        purchases_by_member.items()
+        if isinstance(purchases_by_member, Mapping)
+        else purchases_by_member
+    )
+    for member, purchases in pairs:
         daily = _daily_totals(purchases, cutoff, tzinfo)
         if not daily:
             continue
