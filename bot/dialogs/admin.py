@@ -20,11 +20,12 @@ from bot.dialogs.admin_support import (
     notify,
     replayed,
 )
+from bot.dialogs.score_view import with_score
 from bot.dialogs.turn import Turn
 from core.coupons import member_coupons, redeem_coupon
 from core.errors import CouponAlreadyRedeemed, CouponCodeUnknown, CouponExpired, InvalidInput
 from core.messages import Reply
-from core.models import ChannelIdentity, Member, Purchase
+from core.models import ChannelIdentity, Member, MemberScore, Purchase
 from core.points import adjust_points
 from core.purchases import ORDER_ID_MAX, parse_amount, record_purchase
 from core.stats import funnel, kpis
@@ -173,8 +174,10 @@ def member(turn: Turn) -> Reply:
             .where(ChannelIdentity.member_id == found.id)
             .order_by(ChannelIdentity.channel)
         ).all()
+        score = session.get(MemberScore, found.id)
     audit_action(turn, "member", target=found.number)
-    return Reply(texts=[views.member_card(turn, found, coupons=len(held), channels=list(channels))])
+    card = views.member_card(turn, found, coupons=len(held), channels=list(channels))
+    return Reply(texts=[with_score(turn.t, card, score)])
 
 
 def days_arg(turn: Turn, args: tuple[str, ...]) -> int:
