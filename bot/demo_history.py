@@ -28,6 +28,7 @@ class MemberHistory(CouponHolder, SurveyTaker):
     def __init__(self, ctx: DemoContext, rows: BatchRows, rng: random.Random, plan: Plan) -> None:
         super().__init__(ctx, rows, rng, plan)
         self.referral: Row | None = None
+        self.identity: Row = {}
 
     def replay(self) -> Row:
         self._contact(self.plan.contact_at)
@@ -53,7 +54,7 @@ class MemberHistory(CouponHolder, SurveyTaker):
     def _contact(self, at: datetime) -> None:
         base = self.ctx.programme.tiers.levels[0].code
         self.rows.add("member", self.member)
-        self.rows.add(
+        self.identity = self.rows.add(
             "channel_identity",
             {
                 "member_id": self.id,
@@ -96,21 +97,38 @@ class MemberHistory(CouponHolder, SurveyTaker):
         self.event("signup", at, {"consent_version": member["consent_version"]})
 
     def _purchase(self, at: datetime, details: tuple[int, str]) -> None:
+        """A sale at the counter (a coupon used with it now and then), as record_purchase."""
         amount, category = details
-        member, programme = self.member, self.ctx.programme
+        member = self.member
         previous = member["last_purchase_at"]
         if previous is not None:
             self._note_risk(previous, at)
-        member["risk"] = "active"
         purchase_id = self.ctx.take_ids("purchase")
         order_id = f"DEMO-{purchase_id:08d}"
         self.redeem_at_counter(at, amount, order_id)
+        points = self._earn(at, amount, category, purchase_id, order_id)
+        member["purchase_count"] += 1
+        member["spent_cents"] += amount * 100
+        member["first_purchase_at"] = member["first_purchase_at"] or at
+        member["last_purchase_at"] = at
+        member["risk"] = "active"
+        window = timedelta(days=self.ctx.programme.funnel.loyalty_window_days)
+        self.advance("loyalty" if previous and at - previous <= window else "action", at)
+        payload = {"order_id": order_id, "amount": f"{amount}.00", "points": points}
+        self.event("purchase", at, payload)
+        self.qualify(at, amount, "purchase")
+        self.claim_after_purchase(at)
+
+    def _earn(
+        self, at: datetime, amount: int, category: str, purchase_id: int, order_id: str
+    ) -> int:
+        """The purchase row and its points by the earn rule at the member's tier."""
         points, _, _ = earn_points(
             amount=Decimal(amount),
-            tier=member["tier"],
+            tier=self.member["tier"],
             category=category,
             day=at,
-            programme=programme,
+            programme=self.ctx.programme,
         )
         self.rows.add(
             "purchase",
@@ -134,17 +152,7 @@ class MemberHistory(CouponHolder, SurveyTaker):
                 actor=STAFF,
                 purchase_id=purchase_id,
             )
-        member["purchase_count"] += 1
-        member["spent_cents"] += amount * 100
-        member["first_purchase_at"] = member["first_purchase_at"] or at
-        member["last_purchase_at"] = at
-        window = timedelta(days=programme.funnel.loyalty_window_days)
-        self.advance("loyalty" if previous and at - previous <= window else "action", at)
-        self.event(
-            "purchase", at, {"order_id": order_id, "amount": f"{amount}.00", "points": points}
-        )
-        self.qualify(at, amount, "purchase")
-        self.claim_after_purchase(at)
+        return int(points)
 
     def _checkin(self, at: datetime, _: Any) -> None:
         member, rule = self.member, self.ctx.programme.checkin
@@ -198,7 +206,7 @@ class MemberHistory(CouponHolder, SurveyTaker):
 
     def _block(self, at: datetime, _: Any) -> None:
         self.member["unreachable"] = True
-        self.rows.tables["channel_identity"][-1]["unreachable"] = True
+        self.identity["unreachable"] = True
         self.event("blocked", at)
 
     def _catch_up(self, until: datetime) -> None:
@@ -238,5 +246,4 @@ class MemberHistory(CouponHolder, SurveyTaker):
         member["points_pending"] = self.wallet.pending()
         member["points_earned_total"] = self.wallet.earned
         member["last_activity_at"] = self.last_activity
-        identity = self.rows.tables["channel_identity"][-1]
-        identity["last_seen_at"] = self.last_activity or self.plan.contact_at
+        self.identity["last_seen_at"] = self.last_activity or self.plan.contact_at
