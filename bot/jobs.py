@@ -84,24 +84,12 @@ def update_member_risk(
 def review_member_tiers(
     session: Session, *, clock: Clock, programme: Programme, sending: Sending
 ) -> Counts:
-    """The tier review: warn first (the tier-downgrade-warning automation's message, or,
-    with that automation off, only the mark a review needs), then keep or downgrade."""
-    warning = next(
-        (
-            item
-            for item in programme.automations
-            if item.kind == "tier_downgrade_warning" and item.enabled
-        ),
-        None,
-    )
-    counts: Counts = {"warned": 0, "reviewed": 0, "kept": 0, "downgraded": 0}
-    if warning is not None:
-        result = run_automation(
-            session, clock=clock, programme=programme, automation=warning, sending=sending
-        )
-        counts["warned"] = result.due
-    else:
-        counts["warned"] = len(collect_tier_warnings(session, clock=clock, programme=programme))
+    """The tier review, then the warnings: members due for review keep their tier or, if
+    warned before, drop; the unwarned are postponed by the warning period. Then everyone
+    whose review is within the warning period and who would drop is warned (the
+    tier-downgrade-warning automation's message; with it off, only the mark the review
+    needs). Reviewing first means a warning always comes a warning period before the drop."""
+    counts: Counts = {"reviewed": 0, "kept": 0, "downgraded": 0, "warned": 0}
     for _ in range(MAX_ROUNDS):
         review = review_tiers(session, clock=clock, programme=programme)
         counts["reviewed"] += review.reviewed
@@ -109,6 +97,17 @@ def review_member_tiers(
         counts["downgraded"] += len(review.downgraded)
         if review.reviewed == 0:  # the reviewed get a new review date, so this ends
             break
+    warning = next(
+        (a for a in programme.automations if a.kind == "tier_downgrade_warning" and a.enabled),
+        None,
+    )
+    if warning is not None:
+        result = run_automation(
+            session, clock=clock, programme=programme, automation=warning, sending=sending
+        )
+        counts["warned"] = result.due
+    else:
+        counts["warned"] = len(collect_tier_warnings(session, clock=clock, programme=programme))
     return counts
 
 

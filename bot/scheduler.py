@@ -183,6 +183,9 @@ class Scheduler:
         try:
             await asyncio.to_thread(run_job, self.services, name, job, self.sending)
             self.runs[name] = self.runs.get(name, 0) + 1
+        except asyncio.CancelledError:
+            # Shutting down: the thread finishes its batch, which commits on its own.
+            log.info("job %s interrupted by shutdown", name)
         except Exception:
             log.exception("job %s failed; it runs again at its next time", name)
 

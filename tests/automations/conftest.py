@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from bot.automation_texts import automation_sending
 from bot.bootstrap import Services
 from core.automations import AutomationResult, Sending, run_automation
-from core.models import Delivery
+from core.models import Delivery, Member
+from core.preferences import opt_out
 
 CHANNELS = ("console", "telegram", "line")
 
@@ -53,3 +55,14 @@ class Automations:
 @pytest.fixture
 def automations(services: Services) -> Automations:
     return Automations(services, automation_sending(services, channels=CHANNELS))
+
+
+def opt_out_member(services: Services, member_id: int) -> None:
+    with services.database.session() as session:
+        opt_out(session, clock=services.clock, member_id=member_id, channel="console")
+
+
+def update_member(services: Services, member_id: int, **values: Any) -> None:
+    """Set a member's columns directly (a state the use cases reach only over months)."""
+    with services.database.transaction() as session:
+        session.execute(sa.update(Member).where(col(Member.id) == member_id).values(**values))
