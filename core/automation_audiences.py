@@ -85,7 +85,20 @@ class Due:
     """What the rule's effect works on (coupon grants to mark reminded, points to give)."""
 
 
-# --- parameters and buttons ---------------------------------------------------------------
+@dataclass
+class Batch:
+    """What one batch of a rule found: the members due, and where the next batch starts."""
+
+    dues: list[Due]
+    last_id: int | None
+    """The last member the batch looked at (the keyset for the next); None: no more."""
+
+
+def batch_of(dues: list[Due], member_ids: list[int]) -> Batch:
+    return Batch(dues, max(member_ids) if member_ids else None)
+
+
+# --- parameters ---------------------------------------------------------------
 
 
 def text(value: Text) -> dict[str, Any]:
@@ -102,6 +115,16 @@ def day(value: date | datetime, zone: ZoneInfo) -> dict[str, Any]:
 def part(key: str, **params: Any) -> dict[str, Any]:
     """One paragraph of the message: a catalog key and its parameters."""
     return {"key": key, "params": params}
+
+
+def with_coupon(ctx: Context, due: Due) -> Due:
+    due.coupon = ctx.automation.coupon
+    return due
+
+
+def coupon_params(ctx: Context) -> dict[str, object]:
+    coupon = ctx.programme.coupon(ctx.automation.coupon or "")
+    return {"coupon": text(coupon.title)} if coupon else {}
 
 
 def day_bucket(day_: date, period_days: int) -> str:
@@ -145,7 +168,9 @@ def signed_up_between(
         select(Member.id, StageEntry.entered_at)
         .join(
             StageEntry,
-            sa.and_(col(StageEntry.member_id) == col(Member.id), StageEntry.stage == "interest"),
+            sa.and_(
+                col(StageEntry.member_id) == col(Member.id), col(StageEntry.stage) == "interest"
+            ),
         )
         .where(
             *audience(ctx, promotional=True, after_id=after_id),
@@ -178,7 +203,7 @@ def expiring_grants(
 ) -> dict[int, list[tuple[CouponGrant, CouponDefinition]]]:
     """Per member (a batch of them), their active unreminded coupons expiring within."""
     due = sa.and_(
-        CouponGrant.status == "active",
+        col(CouponGrant.status) == "active",
         col(CouponGrant.reminded_at).is_(None),
         col(CouponGrant.expires_at) > ctx.now,
         col(CouponGrant.expires_at) <= ctx.now + within,
@@ -188,7 +213,7 @@ def expiring_grants(
         .join(Member, col(Member.id) == CouponGrant.member_id)
         .where(due, *audience(ctx, promotional=promotional, after_id=after_id))
         .distinct()
-        .order_by(CouponGrant.member_id)
+        .order_by(col(CouponGrant.member_id))
         .limit(limit)
     ).all()
     grouped: dict[int, list[tuple[CouponGrant, CouponDefinition]]] = {m: [] for m in member_ids}

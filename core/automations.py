@@ -14,19 +14,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from core.automation_audiences import Context, Due, day, part
-from core.automation_rules import RULES, Batch
+from core.automation_audiences import Batch, Context, Due, day, part
+from core.automation_effects import EFFECTS, Effect
+from core.automation_rules import RULES
 from core.clock import Clock
 from core.idempotency import run_once
-from core.ledger import credit, lock_member
-from core.models import CouponGrant, Event, LedgerEntry, Member
+from core.models import LedgerEntry, Member
 from core.outbox import Enqueued, enqueue
 from core.programme import Automation, Programme
 
@@ -95,7 +94,7 @@ def run_automation(
     return _in_batches(
         ctx,
         select_batch,
-        _EFFECTS.get(automation.kind),
+        EFFECTS.get(automation.kind),
         sending=sending,
         promotional=rule.promotional,
         prefix="a",
@@ -126,9 +125,6 @@ def warn_points_expiry(
     return _in_batches(ctx, select_batch, None, sending=sending, promotional=False, prefix="w")
 
 
-Effect = Callable[[Context, list[Due]], int]
-
-
 def _in_batches(
     ctx: Context,
     select_batch: Callable[[int], Batch],
@@ -138,36 +134,34 @@ def _in_batches(
     promotional: bool,
     prefix: str,
 ) -> AutomationResult:
-    session, code, now = ctx.session, ctx.automation.code, ctx.now
-    total = AutomationResult(automation=code)
+    total = AutomationResult(automation=ctx.automation.code)
     after_id = 0
     for _ in range(MAX_BATCHES):
 
         def work(after_id: int = after_id) -> _BatchResult:
             found = select_batch(after_id)
             points = effect(ctx, found.dues) if effect else 0
-            written = no_channel = 0
-            for due in found.dues:
-                if not due.send:
-                    continue
-                queued = _enqueue(ctx, due, sending=sending, promotional=promotional, prefix=prefix)
-                written += queued.created
-                no_channel += queued.reason == "no_channel"
+            queued = [
+                _enqueue(ctx, due, sending=sending, promotional=promotional, prefix=prefix)
+                for due in found.dues
+                if due.send
+            ]
             return _BatchResult(
                 due=len(found.dues),
-                enqueued=written,
-                no_channel=no_channel,
+                enqueued=sum(item.created for item in queued),
+                no_channel=sum(item.reason == "no_channel" for item in queued),
                 points=points,
                 last_id=found.last_id,
             )
 
+        # One transaction per batch; a unique-key race (an overlapping run) redoes it.
         result = run_once(
-            session,
+            ctx.session,
             key=None,
-            operation=f"automation:{code}",
+            operation=f"automation:{ctx.automation.code}",
             request={},
             result_type=_BatchResult,
-            now=now,
+            now=ctx.now,
             work=work,
         )
         total.due += result.due
@@ -195,7 +189,7 @@ def _expiring_points(ctx: Context, *, after_id: int, horizon: datetime) -> Batch
             col(Member.unreachable).is_(False),
         )
         .distinct()
-        .order_by(LedgerEntry.member_id)
+        .order_by(col(LedgerEntry.member_id))
         .limit(BATCH)
     ).all()
     if not member_ids:
@@ -208,20 +202,25 @@ def _expiring_points(ctx: Context, *, after_id: int, horizon: datetime) -> Batch
             col(LedgerEntry.expires_at) <= horizon,
         )
     ).all()
-    by_member: dict[int, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    by_member: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for member_id, remaining, expires_at in lots:
-        by_member[member_id][ctx.local_date(expires_at)] += remaining
-    dues = []
-    for member_id in member_ids:
-        dates = sorted(by_member[member_id])
-        first, points = dates[0], by_member[member_id][dates[0]]
-        parts = [part("automation.points_expiry", points=points, date=day(first, ctx.zone))]
-        later = sum(by_member[member_id][d] for d in dates[1:])
-        if later:
-            last = day(dates[-1], ctx.zone)
-            parts.append(part("automation.points_expiry_more", points=later, date=last))
-        dues.append(Due(member_id, first.isoformat(), parts, ["points"]))
+        by_member[member_id][ctx.local_date(expires_at or horizon)] += remaining
+    dues = [_expiry_warning(ctx, m, by_member[m]) for m in member_ids]
     return Batch(dues, max(member_ids))
+
+
+def _expiry_warning(ctx: Context, member_id: int, points_by_day: dict[date, int]) -> Due:
+    """The first day's points, and the rest of the warning period's after it."""
+    dates = sorted(points_by_day)
+    first = dates[0]
+    parts = [
+        part("automation.points_expiry", points=points_by_day[first], date=day(first, ctx.zone))
+    ]
+    later = sum(points_by_day[d] for d in dates[1:])
+    if later:
+        last = day(dates[-1], ctx.zone)
+        parts.append(part("automation.points_expiry_more", points=later, date=last))
+    return Due(member_id, first.isoformat(), parts, ["points"])
 
 
 def _enqueue(
@@ -240,98 +239,3 @@ def _enqueue(
         automation=ctx.automation.code,
         promotional=promotional,
     )
-
-
-# --- effects, applied in the batch's transaction --------------------------------------------
-
-
-def _remind_coupons(ctx: Context, dues: list[Due]) -> int:
-    grant_ids = [grant_id for due in dues for grant_id in due.facts["grants"]]
-    if grant_ids:
-        ctx.session.execute(
-            sa.update(CouponGrant)
-            .where(col(CouponGrant.id).in_(grant_ids), col(CouponGrant.reminded_at).is_(None))
-            .values(reminded_at=ctx.now)
-            .execution_options(synchronize_session=False)
-        )
-    return 0
-
-
-def _birthday_gifts(ctx: Context, dues: list[Due]) -> int:
-    """Credit each member's birthday points once a year (ledger key birthday:<year>:<id>)."""
-    session, now = ctx.session, ctx.now
-    keys = {
-        f"birthday:{due.period_key}:{due.member_id}": due for due in dues if due.facts["points"]
-    }
-    if not keys:
-        return 0
-    given = set(
-        session.exec(
-            select(LedgerEntry.idempotency_key).where(col(LedgerEntry.idempotency_key).in_(keys))
-        ).all()
-    )
-    total = 0
-    for key, due in sorted(keys.items(), key=lambda item: item[1].member_id):
-        if key in given:
-            continue
-        member = lock_member(session, due.member_id)
-        credit(
-            session,
-            member=member,
-            amount=due.facts["points"],
-            kind="earn",
-            source="birthday",
-            reason=f"birthday gift {due.period_key}",
-            actor="system",
-            key=key,
-            now=now,
-            programme=ctx.programme,
-        )
-        payload = {"points": due.facts["points"], "year": due.period_key}
-        _event(session, member.id or 0, member.stage, "birthday_gift", payload, now)
-        total += due.facts["points"]
-    return total
-
-
-def _mark_warned(ctx: Context, dues: list[Due]) -> int:
-    """Mark members warned (the review downgrades only the warned) and log the warning."""
-    session, now = ctx.session, ctx.now
-    member_ids = [due.member_id for due in dues]
-    if not member_ids:
-        return 0
-    session.execute(
-        sa.update(Member)
-        .where(col(Member.id).in_(member_ids))
-        .values(tier_warned_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    stages = dict(
-        session.exec(select(Member.id, Member.stage).where(col(Member.id).in_(member_ids))).all()
-    )
-    for due in dues:
-        stage = stages.get(due.member_id, "")
-        _event(session, due.member_id, stage, "tier_warning", dict(due.facts), now)
-    return 0
-
-
-def _event(
-    session: Session, member_id: int, stage: str, type: str, payload: dict[str, Any], now: datetime
-) -> None:
-    """An event that is not the member's own activity (their last activity stays)."""
-    session.add(
-        Event(
-            member_id=member_id,
-            channel="system",
-            type=type,
-            stage=stage or "interest",
-            payload=payload,
-            created_at=now,
-        )
-    )
-
-
-_EFFECTS = {
-    "coupon_expiry_reminder": _remind_coupons,
-    "birthday": _birthday_gifts,
-    "tier_downgrade_warning": _mark_warned,
-}
