@@ -99,7 +99,8 @@ def run_job(services: Services, name: str, job: Job, sending: Sending | None = N
     sending = sending or automation_sending(services)
     with services.database.session() as session:
         counts = job(session, clock=services.clock, programme=services.programme, sending=sending)
-    if any(counts.values()):
+    # Quiet when nothing changed ("due" alone: already done in an earlier run).
+    if any(value for key, value in counts.items() if key != "due"):
         log.info("job %s: %s", name, counts)
     return counts
 
@@ -201,5 +202,20 @@ def build_scheduler(services: Services) -> Scheduler:
 
 def start_scheduler(services: Services) -> tuple[Scheduler, asyncio.Task[None]]:
     """Start leadership and scheduling in the running loop (the app's lifespan)."""
+    _say_who_leads()
     scheduler = build_scheduler(services)
     return scheduler, asyncio.create_task(scheduler.run(), name="scheduler")
+
+
+def _say_who_leads() -> None:
+    """Leadership changes and job counts in the server's output, unless logging was set up
+    by whoever runs us (uvicorn configures only its own loggers)."""
+    if logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    for name in ("bot.scheduler", "bot.leadership"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
