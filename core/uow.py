@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 _PENDING = "pending_increments"
+DEFER_COMMIT = "defer_commit"
 
 
 def increment(
@@ -26,7 +27,14 @@ def increment(
 
 
 def commit(session: Session) -> None:
-    """Apply pending counter increments, then commit the use case's one transaction."""
+    """Apply pending counter increments, then commit the use case's one transaction.
+
+    While `session.info[DEFER_COMMIT]` is set (an import grouping many use cases into one
+    transaction) this only flushes; the group then applies the counters, merged, and
+    commits once."""
+    if session.info.get(DEFER_COMMIT):
+        session.flush()
+        return
     apply_increments(session)
     session.commit()
 
