@@ -83,9 +83,8 @@ def purchases(
                     on_progress=lambda done: progress.advance(task, done),
                 )
     except BadHeader as exc:
-        err.print(
-            f"[red]error[/red] {escape(exc.message)}; found `{escape(exc.params.get('found', ''))}`"
-        )
+        found = escape(str(exc.params.get("found", "")))
+        err.print(f"[red]error[/red] {escape(exc.message)}; found `{found}`", soft_wrap=True)
         raise typer.Exit(2) from None
     finally:
         services.close()
@@ -100,7 +99,10 @@ def _data_lines(file: Path) -> int:
         with open(file, encoding="utf-8-sig", newline="") as handle:
             return max(sum(1 for _ in handle) - 1, 0)
     except UnicodeDecodeError as exc:
-        err.print(f"[red]error[/red] {escape(str(file))} is not UTF-8 text ({escape(str(exc))})")
+        err.print(
+            f"[red]error[/red] {escape(str(file))} is not UTF-8 text ({escape(str(exc))})",
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
 
 

@@ -223,7 +223,7 @@ def _fail(message: str, *, as_json: bool, code: int) -> NoReturn:
     if as_json:
         typer.echo(json.dumps({"error": message}))
     else:
-        err.print(f"[red]error[/red] {escape(message)}")
+        err.print(f"[red]error[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
