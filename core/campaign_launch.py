@@ -27,6 +27,7 @@ from core.outbox import latest_identity
 from core.segments import Segment, reachable_channels, segment_filter
 
 BATCH_MEMBERS = 10_000
+ANALYZE_AFTER = 5_000  # rows a launch writes before PostgreSQL's statistics are refreshed
 HASH_MULTIPLIER = 2_654_435_761  # Knuth's multiplicative hash: consecutive ids spread evenly
 HASH_SALT = 40_503
 HASH_SPACE = 2**32
@@ -92,6 +93,10 @@ def launch_campaign(
         campaign.status = "sending"
         campaign.targeted = _count_run(session, campaign)
     session.commit()
+    if campaign.targeted >= ANALYZE_AFTER and _dialect(session) == "postgresql":
+        # Fresh planner statistics before the senders start claiming the new rows.
+        session.execute(sa.text("ANALYZE delivery"))
+        session.commit()
     return _result(campaign, started=started)
 
 

@@ -19,7 +19,7 @@ CLICK_PREFIX = "cc"
 MAX_BUTTONS = 4  # LINE's buttons template holds four actions; more is no longer a choice
 MAX_LABEL_CHARS = 20  # LINE's quick-reply and action label limit
 MAX_URL_CHARS = 1000  # LINE's uri action limit
-COMMAND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+COMMAND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 URL = re.compile(r"^https?://[^\s]+$")
 COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # The longest click reference: "c" + campaign id + "-" + run ("c2147483647-99999").

@@ -24,6 +24,7 @@ Days = Annotated[int, Field(ge=0, le=36_500)]
 _M = Member.__table__  # type: ignore[attr-defined]
 _CI = ChannelIdentity.__table__  # type: ignore[attr-defined]
 _TAG = MemberTag.__table__  # type: ignore[attr-defined]
+_ANY_CI = _CI.alias("reachable_identity")
 
 
 class Segment(BaseModel):
@@ -67,11 +68,13 @@ def segment_filter(spec: Segment, now: datetime, channels: Collection[str]) -> l
         _M.c.erased_at.is_(None),
         _M.c.opted_out.is_(False),
         _M.c.unreachable.is_(False),
-        sa.exists().where(
-            _CI.c.member_id == _M.c.id,
-            _CI.c.unreachable.is_(False),
-            _CI.c.channel.in_(usable),
-        ),
+        sa.exists()
+        .where(
+            _ANY_CI.c.member_id == _M.c.id,
+            _ANY_CI.c.unreachable.is_(False),
+            _ANY_CI.c.channel.in_(usable),
+        )
+        .correlate_except(_ANY_CI),
     ]
     if spec.stages:
         conditions.append(_M.c.stage.in_(spec.stages))
