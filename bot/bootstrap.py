@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.metrics import Metrics
 from bot.migrate import upgrade
 from bot.settings import Settings, load_settings
 from core.clock import Clock, SystemClock
@@ -21,6 +22,7 @@ class Services:
     database: Database
     programme: Programme
     clock: Clock = field(default_factory=SystemClock)
+    metrics: Metrics = field(default_factory=Metrics)  # a registry per app: see bot/metrics.py
 
     def close(self) -> None:
         self.database.dispose()

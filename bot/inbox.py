@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import timedelta
@@ -158,6 +159,7 @@ class Inbox:
                 await self._handle(row)
 
     async def _handle(self, row: dict[str, Any]) -> None:
+        started = time.perf_counter()
         channel = self.channels.get(row["channel"])
         error = None
         try:
@@ -176,6 +178,10 @@ class Inbox:
             log.exception("handling update %s failed", row["id"])
             error = f"{type(exc).__name__}: {exc}"[:500]
         await asyncio.to_thread(self._finish, row, error)
+        outcome = (
+            "done" if error is None else "retry" if row["attempts"] < MAX_ATTEMPTS else "failed"
+        )
+        self.services.metrics.update_handled(row["channel"], outcome, time.perf_counter() - started)
 
     def _finish(self, row: dict[str, Any], error: str | None) -> None:
         table = self._table

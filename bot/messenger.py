@@ -28,6 +28,7 @@ class Messenger:
         result = await channel.send(
             incoming.address, reply, reply_token=incoming.reply_token, retry_key=retry_key
         )
+        self.services.metrics.reply(channel.name, result.status)
         if result.status == "blocked":
             await asyncio.to_thread(self._unreachable, channel.name, incoming.user_id)
         return result
@@ -38,10 +39,12 @@ class Messenger:
         """Push to the member on the channel they used most recently that can reach them."""
         target = await asyncio.to_thread(self._target, member_id)
         if target is None:
+            self.services.metrics.send("none", "failed")
             return SendResult("failed", "no reachable chat account on a configured channel")
         channel_name, user_id = target
         channel = self.channels[channel_name]
         result = await channel.send(user_id, reply, retry_key=retry_key)
+        self.services.metrics.send(channel_name, result.status)
         if result.status == "blocked":
             await asyncio.to_thread(self._unreachable, channel_name, user_id)
         return result

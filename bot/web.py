@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from bot.api import build_api_router
 from bot.bootstrap import Services
 from bot.channels import build_channels
+from bot.delivery import DeliveryWorker
 from bot.dialogs import Dialogs
 from bot.inbox import Inbox
 from bot.line_menus import start_menu_linker
 from bot.messenger import Messenger
+from bot.metrics import add_metrics_route
 from bot.scheduler import start_scheduler
 from core.channels import BadUpdate, Channel
 
@@ -46,6 +49,8 @@ def create_app(
         inbox = Inbox(services, Dialogs(services), channels, messenger)
         app.state.inbox, app.state.messenger = inbox, messenger
         worker = asyncio.create_task(inbox.run(), name="inbox")
+        app.state.deliveries = DeliveryWorker(services, channels)  # drains the outbox
+        sender = asyncio.create_task(app.state.deliveries.run(), name="deliveries")
         menus = start_menu_linker(services, channels)  # LINE rich menus follow tier changes
         jobs = None
         if scheduler:
@@ -53,7 +58,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in (jobs, worker, menus):
+            for task in (jobs, worker, menus, sender):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -83,6 +88,7 @@ def create_app(
             {"status": "unavailable", "database": services.database.dialect}, status_code=503
         )
 
+    add_metrics_route(app, services)
     for name in ("telegram", "line"):
         _add_webhook(app, name, channels)
     app.include_router(build_api_router(services.settings))
@@ -91,23 +97,32 @@ def create_app(
 
 def _add_webhook(app: FastAPI, name: str, channels: dict[str, Channel]) -> None:
     async def webhook(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        response, result = await _webhook(request)
+        request.app.state.services.metrics.webhook(name, result, time.perf_counter() - started)
+        return response
+
+    async def _webhook(request: Request) -> tuple[JSONResponse, str]:
         channel = channels.get(name)
         if channel is None:
             return JSONResponse(
                 {"detail": f"the {name} channel is not configured"}, status_code=404
-            )
+            ), "404"
         body = await request.body()
         if len(body) > MAX_WEBHOOK_BYTES:
-            return JSONResponse({"detail": "body too large"}, status_code=413)
+            return JSONResponse({"detail": "body too large"}, status_code=413), "413"
         if not channel.verify(request.headers, body):
-            return JSONResponse({"detail": "bad or missing secret/signature"}, status_code=401)
+            return JSONResponse(
+                {"detail": "bad or missing secret/signature"}, status_code=401
+            ), "401"
         try:
             items = channel.split(body)
         except BadUpdate as exc:
-            return JSONResponse({"detail": f"not a {name} update: {exc}"}, status_code=400)
+            return JSONResponse({"detail": f"not a {name} update: {exc}"}, status_code=400), "400"
         inbox: Inbox = request.app.state.inbox
         accepted = await run_in_threadpool(inbox.accept, name, items)
-        return JSONResponse({"ok": True, "accepted": accepted})
+        result = "duplicate" if items and not accepted else "accepted"
+        return JSONResponse({"ok": True, "accepted": accepted}), result
 
     app.add_api_route(
         f"/webhooks/{name}",
