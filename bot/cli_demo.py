@@ -73,7 +73,7 @@ def stats(
         now = services.clock.now()
         with services.database.reader() as session:
             figures = funnel(session, programme=services.programme, now=now, days=days)
-            figures_kpi = kpis(session, now=now, days=days or 30)
+            figures_kpi = kpis(session, now=now, days=days or 30, programme=services.programme)
     finally:
         services.close()
     render_stats(out, figures, figures_kpi, days=days, currency=services.programme.currency)

@@ -20,6 +20,7 @@ from bot.demo_context import ID_TABLES, load_context, next_ids
 from bot.demo_insert import insert_rows
 from bot.demo_rows import TABLE_ORDER, BatchRows, Packed
 from core.models import CouponDefinition, FunnelDaily, Member, metadata
+from core.stats import rebuild_aggregates
 
 BATCH_SIZE = 5_000
 PHONE_CHUNK = 500
@@ -69,6 +70,9 @@ def seed_demo(
                 rows += write_batch(connection, batch, first_ids=first_ids)
             if on_progress is not None:
                 on_progress(batch.members)
+    with services.database.session() as session:  # the stats counters, from the rows
+        rebuild_aggregates(session, programme=services.programme)
+        session.commit()
     return DemoResult(members=members, rows=rows, seconds=time.perf_counter() - started, seed=seed)
 
 

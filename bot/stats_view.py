@@ -15,7 +15,7 @@ EMPTY = "no members yet — try `loyalty demo`"
 
 
 def is_empty(funnel: Funnel, kpis: Kpis) -> bool:
-    return kpis.members == 0 and all(stage.entered == 0 for stage in funnel.stages)
+    return funnel.empty and kpis.empty
 
 
 def render_stats(
@@ -28,6 +28,8 @@ def render_stats(
     console.print(drop_line(funnel))
     console.print(channel_table(funnel))
     console.print(kpi_table(kpis, days=days or 30, currency=currency))
+    if kpis.best_campaigns:
+        console.print(campaign_table(kpis, currency=currency))
 
 
 def funnel_table(funnel: Funnel, *, days: int | None) -> Table:
@@ -94,9 +96,49 @@ def kpi_table(kpis: Kpis, *, days: int, currency: str) -> Table:
         ("coupons claimed", f"{kpis.coupons_claimed:,}"),
         ("coupons redeemed", f"{kpis.coupons_redeemed:,}"),
         ("coupon redemption rate", percent(kpis.redemption_rate)),
+        *more_rows(kpis, currency=currency),
     )
     for name, value in rows:
         table.add_row(name, value)
+    return table
+
+
+def more_rows(kpis: Kpis, *, currency: str) -> tuple[tuple[str, str], ...]:
+    answers = kpis.nps_promoters + kpis.nps_passives + kpis.nps_detractors
+    nps = "—" if kpis.nps is None else f"{kpis.nps:+.0f} ({answers:,} answers)"
+    return (
+        ("first-time buyers", f"{kpis.new_buyers:,}"),
+        ("refunds", f"{kpis.refunds:,} ({money(kpis.refunded, currency)})"),
+        (
+            "bought again within 30 days (all time)",
+            f"{percent(kpis.retention_30d)} of {kpis.retention_30d_buyers:,}",
+        ),
+        (
+            "bought again within 90 days (all time)",
+            f"{percent(kpis.retention_90d)} of {kpis.retention_90d_buyers:,}",
+        ),
+        ("NPS", nps),
+        ("surveys completed", f"{kpis.surveys_completed:,}"),
+        ("check-ins", f"{kpis.checkins:,}"),
+    )
+
+
+def campaign_table(kpis: Kpis, *, currency: str) -> Table:
+    table = Table(title="Best campaigns launched in the window", title_justify="left")
+    for name in ("campaign", "targeted", "claimed", "redeemed", "redeemed / targeted"):
+        table.add_column(name, justify="left" if name == "campaign" else "right")
+    table.add_column("purchases", justify="right")
+    table.add_column("revenue", justify="right")
+    for figure in kpis.best_campaigns:
+        table.add_row(
+            figure.name,
+            f"{figure.targeted:,}",
+            f"{figure.claimed:,}",
+            f"{figure.redeemed:,}",
+            percent(figure.redemption_rate),
+            f"{figure.purchases:,}",
+            money(figure.revenue, currency),
+        )
     return table
 
 

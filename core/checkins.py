@@ -14,6 +14,7 @@ from core.idempotency import run_once
 from core.ledger import capped_activity_points, credit, lock_member
 from core.models import Checkin, Member
 from core.programme import CheckinRule, Programme
+from core.stats_counters import note_checkin
 from core.tiers import note_qualifying
 from core.timeutil import local_day, start_of_local_day, zone
 
@@ -138,6 +139,7 @@ def _reward(
     )
     # Flushed before the points, so a racing duplicate fails here on the primary key.
     session.flush()
+    note_checkin(session, now=now, programme=programme)
     if points > 0:
         credit(
             session,

@@ -23,6 +23,7 @@ from core.ledger import lock_member
 from core.models import CouponDefinition, CouponGrant, Member
 from core.programme import Programme
 from core.purchases import ORDER_ID_MAX, parse_amount
+from core.stats_counters import note_redemption
 
 
 class RedeemResult(BaseModel):
@@ -79,6 +80,7 @@ def redeem_coupon(
         grant.redeemed_at = now
         grant.redeemed_by = actor[:100]
         grant.redeemed_order_id = order_id.strip() if order_id else None
+        note_redemption(session, grant=grant, programme=programme)
         log_event(
             session,
             member=member,

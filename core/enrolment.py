@@ -14,6 +14,7 @@ from core.idempotency import run_once
 from core.members import CHANNELS, member_locale, new_invite_code, normalise_phone
 from core.models import Member, TierChange
 from core.programme import Programme
+from core.stats_counters import note_signup
 
 EXTERNAL_REF_MAX = 100
 NAME_MAX = 200
@@ -84,6 +85,7 @@ def enrol_member(
         log_event(session, member=member, channel=channel, type="enrolled", now=now)
         if consented is not None:
             member.consent_version, member.consent_at = consent_version, consented
+            note_signup(session, consent_at=consented, programme=programme)
             advance_stage(
                 session, member=member, to="interest", channel=channel, now=now, programme=programme
             )

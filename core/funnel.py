@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from core.models import Event, FunnelDaily, Member, StageEntry
 from core.programme import STAGES, Programme
+from core.stats_counters import note_stage_entries
 from core.timeutil import local_day
 from core.uow import increment
 
@@ -67,6 +68,9 @@ def advance_stage(
     for stage in entered:
         session.add(StageEntry(member_id=member.id, stage=stage, channel=channel, entered_at=now))
         increment(session, FunnelDaily, {"day": day, "stage": stage, "channel": channel}, "entered")
+    note_stage_entries(
+        session, member_id=member.id or 0, entered=entered, now=now, programme=programme
+    )
     member.stage = to
     member.stage_at = now
     return entered

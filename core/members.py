@@ -15,6 +15,7 @@ from core.idempotency import run_once
 from core.ledger import MAX_INT, lock_member
 from core.models import ChannelIdentity, Member, TierChange
 from core.programme import Programme
+from core.stats_counters import note_signup
 
 CHANNELS = ("telegram", "line", "console", "api", "import")
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand on LINE
@@ -167,6 +168,7 @@ def sign_up(
             _check_phone_free(session, phone)
         member.consent_version = consent_version
         member.consent_at = now
+        note_signup(session, consent_at=now, programme=programme)
         if phone:
             member.phone = phone
         referrer_id = None

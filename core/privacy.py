@@ -40,6 +40,7 @@ from core.preferences import (
     update_profile,
 )
 from core.privacy_export import export_member_data
+from core.stats_counters import note_erasure
 
 __all__ = [
     "ErasureResult",
@@ -104,6 +105,7 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
         )
         personal = _personal_values(member, identities)
         _erase_identities(session, identities)
+        note_erasure(session, member=member, now=now)
         _erase_profile(member, now)
         result = ErasureResult(
             member_id=member_id,

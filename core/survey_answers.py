@@ -22,6 +22,7 @@ from core.idempotency import run_once
 from core.ledger import capped_activity_points, credit, lock_member
 from core.models import Member, Survey, SurveyAnswer, SurveyProgress, SurveyQuestion
 from core.programme import Programme
+from core.stats_counters import note_answer, note_survey_completed
 from core.survey_progress import (
     COMPLETED,
     IN_PROGRESS,
@@ -99,6 +100,14 @@ def answer_question(
         question = turn.questions[position]
         stored = _to_store(question, value=value, skip=skip, locale=programme.locale)
         _record(turn, question=question, stored=stored, skipped=skip)
+        note_answer(
+            session,
+            kind=question.kind,
+            value=stored.value_int,
+            skipped=skip,
+            now=now,
+            programme=programme,
+        )
         if turn.progress.position < len(turn.questions):
             following = question_view(session, survey=turn.survey, progress=turn.progress)
             return _result(turn, position=position, skipped=skip, next_question=following)
@@ -181,6 +190,7 @@ def _complete(turn: _Turn, *, position: int, skipped: bool, programme: Programme
     session, member, progress = turn.session, turn.member, turn.progress
     progress.status = COMPLETED
     progress.completed_at = turn.now
+    note_survey_completed(session, now=turn.now, programme=programme)
     wanted = turn.survey.reward_points
     points = capped_activity_points(
         session, member=member, wanted=wanted, now=turn.now, programme=programme

@@ -16,9 +16,11 @@ from pydantic import field_validator
 from bot.api.deps import ClockDep, ProgrammeDep, ReaderDep
 from bot.api.errors import ApiRoute, errors
 from bot.api.schemas import money
+from bot.api.stats_cohorts import router as cohorts_router
 from core.stats import Funnel, Kpis, funnel, kpis
 
 router = APIRouter(prefix="/stats", tags=["stats"], route_class=ApiRoute)
+router.include_router(cohorts_router)
 
 MAX_DAYS = 3650
 
@@ -32,7 +34,7 @@ class KpisReport(Kpis):
     as_of: datetime
     days: int
 
-    @field_validator("revenue", "average_order_value")
+    @field_validator("revenue", "average_order_value", "refunded")
     @classmethod
     def _money(cls, value: Decimal | None) -> Decimal | None:
         return money(value) if value is not None else None
@@ -51,6 +53,7 @@ FUNNEL_EXAMPLE = {
     ],
     "biggest_drop": "action→loyalty",
     "new_members_by_channel": {"line": 700, "telegram": 200},
+    "empty": False,
 }
 KPIS_EXAMPLE = {
     "as_of": "2026-03-09T02:00:00Z",
@@ -65,6 +68,36 @@ KPIS_EXAMPLE = {
     "coupons_claimed": 480,
     "coupons_redeemed": 260,
     "redemption_rate": 0.542,
+    "since": "2026-02-08",
+    "new_buyers": 95,
+    "refunds": 6,
+    "refunded": "2310.00",
+    "buyers": 1310,
+    "repeat_buyers": 491,
+    "retention_30d": 0.214,
+    "retention_30d_buyers": 1180,
+    "retention_90d": 0.352,
+    "retention_90d_buyers": 990,
+    "nps": 31.5,
+    "nps_promoters": 96,
+    "nps_passives": 58,
+    "nps_detractors": 46,
+    "surveys_completed": 188,
+    "checkins": 2210,
+    "best_campaigns": [
+        {
+            "campaign_id": 4,
+            "name": "Spring latte",
+            "launched_at": "2026-02-20T02:00:00Z",
+            "targeted": 800,
+            "claimed": 210,
+            "redeemed": 120,
+            "purchases": 95,
+            "revenue": "41800.00",
+            "redemption_rate": 0.15,
+        }
+    ],
+    "empty": False,
 }
 
 
@@ -105,10 +138,14 @@ def get_funnel(
 def get_kpis(
     reader: ReaderDep,
     clock: ClockDep,
-    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="The window in days.")] = 30,
+    programme: ProgrammeDep,
+    days: Annotated[
+        int, Query(ge=1, le=MAX_DAYS, description="The last N programme-local days.")
+    ] = 30,
 ) -> KpisReport:
     """Members, active members (7 and 30 days), purchases, revenue, average order value,
-    repeat rate and coupon redemption over the window."""
+    first-time buyers, refunds, repeat rate, 30/90-day retention, coupon redemption, NPS,
+    survey completions, check-ins and the best campaigns over the window."""
     now = clock.now()
-    figures = kpis(reader, now=now, days=days)
+    figures = kpis(reader, now=now, days=days, programme=programme)
     return KpisReport(**figures.model_dump(), as_of=now, days=days)

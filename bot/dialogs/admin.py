@@ -43,7 +43,7 @@ def stats(turn: Turn) -> Reply:
     days = days_arg(turn, turn.incoming.args)
     with turn.services.database.reader() as session:
         figures = funnel(session, programme=turn.programme, now=turn.now, days=days)
-        numbers = kpis(session, now=turn.now, days=days)
+        numbers = kpis(session, now=turn.now, days=days, programme=turn.programme)
     audit_action(turn, "stats", target=str(days))
     return views.stats_reply(turn, figures, numbers, days)
 

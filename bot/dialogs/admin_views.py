@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from bot.dialogs.stats_figures import more_figures
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
 from core.coupon_codes import CouponValue
@@ -45,7 +46,7 @@ def label(t: Translator, group: str, code: str) -> str:
 
 def stats_reply(turn: Turn, funnel: Funnel, kpis: Kpis, days: int) -> Reply:
     t = turn.t
-    if kpis.members == 0 and kpis.purchases == 0:
+    if kpis.empty:
         return Reply.text(t("admin.stats.empty"))
     fields: list[tuple[str, str]] = []
     for figure in funnel.stages:
@@ -80,6 +81,7 @@ def stats_reply(turn: Turn, funnel: Funnel, kpis: Kpis, days: int) -> Reply:
                 rate=_maybe(t, kpis.redemption_rate, lambda v: percent(t, v)),
             ),
         ),
+        *more_figures(t, kpis),
     ]
     return Reply(
         texts=[

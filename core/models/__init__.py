@@ -19,6 +19,7 @@ from core.models.points import (
     TierChange,
 )
 from core.models.scores import MemberScore
+from core.models.stats import BuyerCohort, CampaignCounter, StageCohort, StatsDaily
 from core.models.surveys import Survey, SurveyAnswer, SurveyProgress, SurveyQuestion
 
 metadata = SQLModel.metadata
@@ -27,7 +28,9 @@ __all__ = [
     "Admin",
     "ApiToken",
     "AuditLog",
+    "BuyerCohort",
     "Campaign",
+    "CampaignCounter",
     "ChannelIdentity",
     "ChatMenu",
     "ChatMenuSync",
@@ -49,7 +52,9 @@ __all__ = [
     "Referral",
     "SchedulerLease",
     "Refund",
+    "StageCohort",
     "StageEntry",
+    "StatsDaily",
     "Survey",
     "SurveyAnswer",
     "SurveyProgress",

@@ -1,0 +1,35 @@
+"""Stats for admins, read from incrementally kept aggregates, never from the event log.
+
+The counters are bumped by the use cases (core.stats_counters) and can be recomputed from
+the base tables (`rebuild_aggregates`).
+"""
+
+from core.stats.campaigns import CampaignFigure, best_campaigns
+from core.stats.funnel import (
+    MAX_WITHIN_DAYS,
+    CohortConversion,
+    Funnel,
+    StageFigure,
+    biggest_drop,
+    cohort_conversion,
+    cohort_funnel,
+    funnel,
+)
+from core.stats.kpis import Kpis, kpis
+from core.stats.rebuild import rebuild_aggregates
+
+__all__ = [
+    "MAX_WITHIN_DAYS",
+    "CampaignFigure",
+    "CohortConversion",
+    "Funnel",
+    "Kpis",
+    "StageFigure",
+    "best_campaigns",
+    "biggest_drop",
+    "cohort_conversion",
+    "cohort_funnel",
+    "funnel",
+    "kpis",
+    "rebuild_aggregates",
+]
