@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bot.bootstrap import Services
@@ -19,7 +18,7 @@ from bot.demo_batches import batches, no_cycle_collection
 from bot.demo_context import ID_TABLES, load_context, next_ids
 from bot.demo_insert import insert_rows
 from bot.demo_rows import TABLE_ORDER, BatchRows, Packed
-from core.models import CouponDefinition, FunnelDaily, Member, metadata
+from core.models import CouponDefinition, Member, metadata
 from core.stats import rebuild_aggregates
 
 BATCH_SIZE = 5_000
@@ -65,14 +64,15 @@ def seed_demo(
     rows = 0
     ahead = ahead and len(sizes) > 1
     with no_cycle_collection(), _large_sqlite_cache(engine):
-        for first_ids, batch in batches(ctx, seed=seed, sizes=sizes, ahead=ahead):
-            with engine.begin() as connection:
-                rows += write_batch(connection, batch, first_ids=first_ids)
-            if on_progress is not None:
-                on_progress(batch.members)
-    with services.database.session() as session:  # the stats counters, from the rows
-        rebuild_aggregates(session, programme=services.programme)
-        session.commit()
+        try:
+            for first_ids, batch in batches(ctx, seed=seed, sizes=sizes, ahead=ahead):
+                with engine.begin() as connection:
+                    rows += write_batch(connection, batch, first_ids=first_ids)
+                if on_progress is not None:
+                    on_progress(batch.members)
+        finally:
+            if rows:  # also after an interruption: the batches written are committed
+                _rebuild_stats(services)
     return DemoResult(members=members, rows=rows, seconds=time.perf_counter() - started, seed=seed)
 
 
@@ -84,11 +84,17 @@ def write_batch(connection: Connection, batch: BatchRows, *, first_ids: dict[str
     _drop_taken_phones(connection, batch.packed["member"])
     for name in TABLE_ORDER:
         insert_rows(connection, metadata.tables[name], batch.packed[name])
-    _count_funnel(connection, batch)
     _count_claims(connection, batch)
     if connection.dialect.name == "postgresql":
         _move_sequences(connection)
-    return batch.count + len(batch.funnel)
+    return batch.count
+
+
+def _rebuild_stats(services: Services) -> None:
+    """The stats counters (daily funnel, daily figures, cohorts) recomputed from the rows in
+    one statement per aggregate, rather than bumped row by row as the use cases do."""
+    with services.database.transaction() as session:
+        rebuild_aggregates(session, programme=services.programme)
 
 
 @contextmanager
@@ -123,24 +129,6 @@ def _drop_taken_phones(connection: Connection, members: Packed) -> None:
     for index, values in enumerate(members.values):
         if values[at] in taken:
             members.values[index] = (*values[:at], None, *values[at + 1 :])
-
-
-def _count_funnel(connection: Connection, batch: BatchRows) -> None:
-    """Add the batch's stage entries to the daily funnel counts (upsert per day/stage/channel)."""
-    if not batch.funnel:
-        return
-    table = FunnelDaily.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
-    statement = insert.on_conflict_do_update(
-        index_elements=["day", "stage", "channel"],
-        set_={"entered": table.c.entered + insert.excluded.entered},
-    )
-    counts = [
-        {"day": day, "stage": stage, "channel": channel, "entered": entered}
-        for (day, stage, channel), entered in sorted(batch.funnel.items())
-    ]
-    connection.execute(statement, counts)
 
 
 def _count_claims(connection: Connection, batch: BatchRows) -> None:

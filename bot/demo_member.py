@@ -44,13 +44,11 @@ class MemberRecord:
         target = STAGE_RANK[to]
         if target <= self.rank:
             return
-        day = self.ctx.local_day(at)
         for stage in STAGES[self.rank + 1 : target + 1]:
             self.rows.add(
                 "stage_entry",
                 {"member_id": self.id, "stage": stage, "channel": self.channel, "entered_at": at},
             )
-            self.rows.funnel[(day, stage, self.channel)] += 1
         self.rank = target
         self.member["stage"], self.member["stage_at"] = to, at
 

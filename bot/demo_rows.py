@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -54,7 +54,6 @@ class BatchRows:
     """The rows one batch of demo members adds, per table, and the counters they bump."""
 
     tables: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
-    funnel: Counter[tuple[date, str, str]] = field(default_factory=Counter)
     claimed: Counter[int] = field(default_factory=Counter)
     packed: dict[str, Packed] = field(default_factory=dict)
 
