@@ -2,7 +2,8 @@
 
 A plan is a list of timed actions; `demo_history` replays it through the programme's rules.
 Shares are tuned so the funnel reads about 100% awareness, 80% interest, 50% decision, 35%
-action and 15% loyalty, before recent joiners' unfinished stories trim it a little."""
+action and 15% loyalty once recent joiners' unfinished stories are cut at now (the planned
+shares are a little higher for that)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from bot.demo_data import display_name, pick_category
 from core.timeutil import start_of_local_day
 
 HISTORY_DAYS = 540  # about 18 months
-DEPTH_SHARES = (0.19, 0.49, 0.64, 0.83)  # cumulative: awareness, interest, decision, action
+# Cumulative: the deepest stage planned is awareness, interest, decision, action, else loyalty.
+DEPTH_SHARES = (0.19, 0.49, 0.64, 0.83)
 REGULAR_SHARE = 0.06  # of loyal members
 BIG_BASKET_SHARE = 0.05
 # Local hours a café sees people, weighted (morning coffee, lunch, afternoon, evening).
