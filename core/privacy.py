@@ -26,6 +26,7 @@ from core.models import (
     Event,
     LedgerEntry,
     Member,
+    MemberScore,
     MemberTag,
     SurveyAnswer,
     SurveyProgress,
@@ -117,6 +118,9 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
             events=_scrub_events(session, member_id, personal),
         )
         _scrub_ledger_reasons(session, member_id, personal)
+        # Predictions about a person are personal data too; the next scoring run leaves
+        # erased members out.
+        session.execute(sa.delete(MemberScore).where(col(MemberScore.member_id) == member_id))
         log_event(session, member=member, channel="system", type="erased", now=now)
         audit(
             session,
@@ -162,6 +166,7 @@ def _erase_profile(member: Member, now: datetime) -> None:
     member.email = None
     member.birthday = None
     member.external_ref = None
+    member.segment = None
     # Lower case and "~": an invite lookup upper-cases what it is given, so this never matches.
     member.invite_code = "~" + secrets.token_hex(7)
     member.opted_out = True

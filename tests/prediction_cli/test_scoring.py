@@ -163,3 +163,12 @@ def test_member_card_without_scores_has_no_prediction_lines(services, dialogs):
     ChatUser(dialogs, "alice", language="en").say("/start")
     text = ChatUser(dialogs, "staff", language="en").say("/member M000001").reply.as_text()
     assert "Tier:" in text and "Churn risk" not in text and "Why:" not in text
+
+
+def test_erasing_a_member_deletes_their_score_and_segment_at_once(services, history):
+    run(services)
+    assert 7 in scores(services.database) and segments(services.database)[7] is not None
+    with services.database.session() as session:
+        erase_member(session, clock=services.clock, member_id=7, actor="test")
+    assert 7 not in scores(services.database) and segments(services.database)[7] is None
+    assert len(scores(services.database)) == N - 1
