@@ -10,10 +10,11 @@ from sqlmodel import select
 
 from bot.dialogs.score_view import score_fields
 from bot.i18n import Translator
-from core.models import Member, MemberScore, Purchase
+from core.models import ChannelIdentity, Member, MemberScore, Purchase
 from core.prediction import SEGMENTS
 from core.privacy import erase_member
 from core.scoring import MIN_MEMBERS, NotEnoughPurchases, score_members, score_members_job
+from core.segments import Segment, audience_count
 from tests.conftest import START
 from tests.support.chat import ChatUser
 from tests.support.history import TRUE_BGNBD, insert_history
@@ -172,3 +173,34 @@ def test_erasing_a_member_deletes_their_score_and_segment_at_once(services, hist
         erase_member(session, clock=services.clock, member_id=7, actor="test")
     assert 7 not in scores(services.database) and segments(services.database)[7] is None
     assert len(scores(services.database)) == N - 1
+
+
+def test_rfm_segments_are_campaign_audiences(services, history):
+    """A campaign's `rfm` filter reaches exactly the signed-up, reachable members scored so."""
+    now = services.clock.now()
+    reachable = range(1, 201)
+    with services.database.session() as session:
+        session.execute(
+            sa.update(Member)
+            .where(Member.id.in_(reachable))
+            .values(consent_version="v1", consent_at=now)
+        )
+        session.add_all(
+            ChannelIdentity(
+                member_id=i,
+                channel="telegram",
+                platform_user_id=str(10_000 + i),
+                created_at=now,
+                last_seen_at=now,
+            )
+            for i in reachable
+        )
+        session.commit()
+    run(services)
+    stored = scores(services.database)
+    for segment in SEGMENTS:
+        expected = sum(1 for i in reachable if stored[i].segment == segment)
+        with services.database.reader() as session:
+            found = audience_count(session, Segment(rfm=[segment]), now, ["telegram"])
+        assert found == expected, segment
+    assert any(stored[i].segment == "champions" for i in reachable)
