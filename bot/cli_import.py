@@ -18,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import Services
 from core.imports import HEADER, OPTIONAL, BadHeader, ImportReport, read_rows
@@ -86,6 +87,13 @@ def purchases(
         found = escape(str(exc.params.get("found", "")))
         err.print(f"[red]error[/red] {escape(exc.message)}; found `{found}`", soft_wrap=True)
         raise typer.Exit(2) from None
+    except SQLAlchemyError as exc:
+        err.print(
+            f"[red]database error[/red] {escape(str(exc).splitlines()[0])}. The batches before "
+            "it are imported; run the same file again to go on (imported rows repeat harmlessly).",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     finally:
         services.close()
     _print_report(report, seconds=time.perf_counter() - started)

@@ -137,6 +137,7 @@ def _attempt(
         return False
     finally:
         session.batching = False
+        session.expunge_all()  # a long file must not pile up every row's objects
 
 
 class _Refused(Exception):
