@@ -46,7 +46,8 @@ def insert_history(
         connection.execute(sa.insert(Purchase.__table__), purchases)  # type: ignore[attr-defined]
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(
-                "SELECT setval(pg_get_serial_sequence('member', 'id'), (SELECT max(id) FROM member))"
+                "SELECT setval(pg_get_serial_sequence('member', 'id'),"
+                " (SELECT max(id) FROM member))"
             )
     return sim
 
