@@ -3,8 +3,9 @@
 
 A run is numbered; each row's dedupe key is `c:<campaign>:<run>:<member>`, so a launch
 repeated or resumed after a crash adds only the rows that are missing. Variant assignment
-is a hash of the member id (salted with the campaign id) against the weights: the same
-member always gets the same variant of a campaign.
+is a multiplicative hash of the member id (its multiplier drawn from the campaign id)
+against the weights: the same member always gets the same variant of a campaign, and
+different campaigns split their members independently.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from core.segments import Segment, reachable_channels, segment_filter
 
 BATCH_MEMBERS = 10_000
 ANALYZE_AFTER = 5_000  # rows a launch writes before PostgreSQL's statistics are refreshed
-HASH_MULTIPLIER = 2_654_435_761  # Knuth's multiplicative hash: consecutive ids spread evenly
-HASH_SALT = 40_503
 HASH_SPACE = 2**32
+KNUTH = 2_654_435_761  # ⌊2³² / φ⌋: consecutive ids spread evenly over the hash space
+STEP = 2 * 0x9E3779B9  # each campaign its own multiplier, so their splits are independent
 
 _T = Delivery.__table__  # type: ignore[attr-defined]
 _M = Member.__table__  # type: ignore[attr-defined]
@@ -45,10 +46,14 @@ class LaunchResult(BaseModel):
     started: bool  # False when the run had been launched already
 
 
+def hash_multiplier(campaign_id: int) -> int:
+    """An odd multiplier below 2³² (so id × multiplier fits a signed 64-bit integer)."""
+    return (KNUTH + campaign_id * STEP) % HASH_SPACE | 1
+
+
 def variant_bucket(member_id: int, campaign_id: int) -> int:
     """0–99: where the member falls in the campaign's split (the SQL computes the same)."""
-    mixed = (member_id * HASH_MULTIPLIER + campaign_id * HASH_SALT) % HASH_SPACE
-    return mixed * 100 // HASH_SPACE
+    return member_id * hash_multiplier(campaign_id) % HASH_SPACE * 100 // HASH_SPACE
 
 
 def variant_for(member_id: int, campaign_id: int, variants: list[dict[str, Any]]) -> str:
@@ -227,10 +232,8 @@ def _rows_select(
 
 
 def _variant_case(campaign: CampaignView) -> Any:
-    mixed = (
-        _M.c.id * sa.literal(HASH_MULTIPLIER, sa.BigInteger)
-        + sa.literal(campaign.id * HASH_SALT, sa.BigInteger)
-    ) % sa.literal(HASH_SPACE, sa.BigInteger)
+    multiplier = sa.literal(hash_multiplier(campaign.id), sa.BigInteger)
+    mixed = (_M.c.id * multiplier) % sa.literal(HASH_SPACE, sa.BigInteger)
     bucket = mixed * sa.literal(100, sa.BigInteger) // sa.literal(HASH_SPACE, sa.BigInteger)
     whens, edge = [], 0
     for variant in campaign.variants[:-1]:

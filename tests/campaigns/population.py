@@ -66,7 +66,10 @@ def add_people(db: Database, people: list[Person], *, now: datetime) -> dict[int
 
 
 def _member_row(person: Person, now: datetime) -> dict[str, Any]:
-    values: dict[str, Any] = {
+    # Every column in every row: an executemany takes its columns from the first row.
+    columns = Member.__table__.columns  # type: ignore[attr-defined]
+    values: dict[str, Any] = {column.name: None for column in columns if column.name != "id"}
+    values |= {
         "display_name": f"Member {person.n}",
         "locale": person.locale,
         "timezone": person.timezone,
