@@ -62,15 +62,28 @@ def stats(
         int | None,
         typer.Option(min=1, help="Stages entered in the last N days (default: all time)."),
     ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="First recompute the stats counters from the members, purchases, coupons and"
+            " answers (after restoring a backup, or upgrading a database that has data).",
+        ),
+    ] = False,
 ) -> None:
     """Print the funnel (five stages, conversion, biggest drop-off), new members per
     channel, and KPIs."""
     from bot.stats_view import render_stats
-    from core.stats import funnel, kpis
+    from core.stats import funnel, kpis, rebuild_aggregates
 
     services = _services()
     try:
         now = services.clock.now()
+        if rebuild:
+            with services.database.session() as session:
+                rows = rebuild_aggregates(session, programme=services.programme)
+                session.commit()
+            err.print(f"stats counters recomputed ({sum(rows.values()):,} rows)")
         with services.database.reader() as session:
             figures = funnel(session, programme=services.programme, now=now, days=days)
             figures_kpi = kpis(session, now=now, days=days or 30, programme=services.programme)

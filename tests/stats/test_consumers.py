@@ -3,12 +3,18 @@ in the terminal, and the API (funnel, KPIs, cohorts)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.stats_view import render_stats
+from core.clock import FixedClock
+from core.db import Database
 from core.models import Campaign
+from core.programme import Programme
 from core.stats import funnel, kpis
 from tests.conftest import START
 from tests.stats.support import buy, claim
@@ -133,3 +139,26 @@ def test_an_empty_programme_says_so_everywhere(api, dialogs):
     assert api.get("/api/v1/stats/kpis").json()["empty"] is True
     assert api.get("/api/v1/stats/funnel").json()["empty"] is True
     verify_dialog(ChatUser(dialogs, "staff", language="en"), [("/stats", "No members yet")])
+
+
+def test_loyalty_stats_rebuild_recomputes_lost_counters(tmp_path, monkeypatch):
+    for name in [name for name in os.environ if name.startswith("LOYALTY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    monkeypatch.setenv("LOYALTY_DATABASE_URL", url)
+    assert CliRunner().invoke(app, ["migrate"]).exit_code == 0
+    database, programme = Database(url), Programme()
+    clock = FixedClock(datetime.now(UTC))
+    buy(database, clock, programme, new_member(database, clock, programme), "R1", amount="250")
+    with database.engine.begin() as connection:
+        for table in ("stats_daily", "buyer_cohort", "funnel_daily", "stage_cohort"):
+            connection.exec_driver_sql(f"DELETE FROM {table}")
+    database.dispose()
+
+    lost = CliRunner().invoke(app, ["stats"])
+    assert "no members yet" in lost.output
+    result = CliRunner().invoke(app, ["stats", "--rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "stats counters recomputed" in result.output
+    assert "first-time buyers" in result.output and "NT$250" in result.output
