@@ -118,8 +118,13 @@ def test_tapping_a_campaign_button_records_the_click_and_claims_for_the_campaign
             {
                 "text": {"zh-TW": "回來看看吧", "en": "Come back"},
                 "coupon": "COMEBACK100",
-                "buttons": [{"label": {"zh-TW": "我的點數", "en": "Points"},
-                             "action": "command", "value": "points"}],  # fmt: skip
+                "buttons": [
+                    {
+                        "label": {"zh-TW": "我的點數", "en": "Points"},
+                        "action": "command",
+                        "value": "points",
+                    }
+                ],  # fmt: skip
             }
         ],
     )
@@ -133,15 +138,17 @@ def test_tapping_a_campaign_button_records_the_click_and_claims_for_the_campaign
 
     dialogs = Dialogs(services)
     tap = lambda payload, event: dialogs.handle(  # noqa: E731
-        Incoming(channel="telegram", user_id="5551234", kind="button", payload=payload,
-                 event_id=event)  # fmt: skip
+        Incoming(
+            channel="telegram", user_id="5551234", kind="button", payload=payload, event_id=event
+        )  # fmt: skip
     )
     claimed = tap(claim_payload, "tap-1")
     again = tap(claim_payload, "tap-1")  # the platform redelivers the same tap
     clock.advance(minutes=1)
     points = tap(points_payload, "tap-2")
 
-    assert "好久不見" in claimed.reply.as_text() and again.reply.as_text() == claimed.reply.as_text()
+    assert "好久不見" in claimed.reply.as_text()
+    assert again.reply.as_text() == claimed.reply.as_text()
     assert "點" in points.reply.as_text()
     with services.database.reader() as session:
         grants = session.exec(select(CouponGrant).where(CouponGrant.member_id == alice)).all()
@@ -161,8 +168,15 @@ def test_a_tap_on_someone_else_s_or_an_unknown_message_changes_nothing(
     dialogs = Dialogs(services)
 
     replies = [
-        dialogs.handle(Incoming(channel="telegram", user_id="5550001", kind="button",
-                                payload=payload, event_id=f"e{n}"))  # fmt: skip
+        dialogs.handle(
+            Incoming(
+                channel="telegram",
+                user_id="5550001",
+                kind="button",
+                payload=payload,
+                event_id=f"e{n}",
+            )
+        )  # fmt: skip
         for n, payload in enumerate(["cc:c99-1:0", "cc:12345:0", "cc:junk", "cc:c1-1:x"])
     ]
 
