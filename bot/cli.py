@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from bot.cli_admin import admin_app, token_app
+from bot.cli_campaigns import campaign_app
 from bot.cli_demo import demo, stats
 from bot.cli_import import import_app
 from bot.cli_line import line_app
@@ -28,6 +29,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(token_app, name="token")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(line_app, name="line")
+app.add_typer(campaign_app, name="campaign")
 app.add_typer(import_app, name="import")
 
 
