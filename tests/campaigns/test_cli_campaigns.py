@@ -43,9 +43,11 @@ def test_a_campaign_from_the_command_line(
     add_people(services.database, people(30), now=datetime.now().astimezone())
     run = lambda *args: loyalty(monkeypatch, database_url, *args, **env)  # noqa: E731
 
-    created = run("campaign", "create", "--name", "Spring", "--text", "春季特賣",
-                  "--text-en", "Spring sale", "--ab-split", "40", "--text-b", "限時春季特賣",
-                  "--coupon", "COMEBACK100", "--metric", "claimed", "--stage", "interest")  # fmt: skip
+    created = run(
+        "campaign", "create", "--name", "Spring", "--text", "春季特賣", "--text-en", "Spring sale",
+        "--ab-split", "40", "--text-b", "限時春季特賣", "--coupon", "COMEBACK100",
+        "--metric", "claimed", "--stage", "interest",
+    )  # fmt: skip
     assert created.exit_code == 0, created.output
     campaign_id = re.search(r"campaign (\d+) created \(draft\)", created.output)
     assert campaign_id, created.output
