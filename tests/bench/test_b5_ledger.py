@@ -5,8 +5,8 @@ built-in TPC-B-like script run on the same server in the same run; then checks e
 member's ledger invariants (0 violations). Figures only: nothing is asserted on time.
 
 Clients are processes (forked, one connection each), so Python's lock does not serialise
-them; each loops over random members of a shared pool (each seeded with a lot of 500
-points): 55 % earn (a purchase with its own
+them; each loops over random members of a shared pool (regulars: two past purchases and
+a lot of 500 points each): 55 % earn (a purchase with its own
 order id), 40 % spend (1–30 points; refused when the member has too few, which is a
 completed use case too), 5 % replay a request already made (same key: no second effect).
 LOYALTY_BENCH_B5_SECONDS (default 20) and LOYALTY_BENCH_B5_MEMBERS (default 1000) tune it.
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from core.clock import SystemClock
 from core.db import Database
 from core.errors import InsufficientPoints
-from core.models import LedgerEntry, Member
+from core.models import LedgerEntry, Member, Purchase
 from core.points import spend_points
 from core.programme import Programme
 from core.purchases import record_purchase
@@ -111,9 +111,11 @@ def client(url: str, index: int, start_at: float, seconds: float) -> ClientResul
 
 
 def seed_members(url: str) -> None:
-    """MEMBERS signed-up members holding SEED_POINTS each in one lot (cached balance, ledger
-    and lot agree), so spends mostly succeed from the first second."""
+    """MEMBERS signed-up regulars (two purchases in the past weeks, loyalty stage) holding
+    SEED_POINTS each in one lot (cached balance, ledger and lot agree), so spends mostly
+    succeed from the first second and earns are the steady state's repeat purchases."""
     now = datetime.now(UTC)
+    earlier = (now - timedelta(days=30), now - timedelta(days=10))
     rows = [
         {
             "id": i,
@@ -122,13 +124,17 @@ def seed_members(url: str) -> None:
             "source_channel": "api",
             "invite_code": f"B5{i:06d}",
             "tier": "basic",
-            "stage": "interest",
+            "stage": "loyalty",
             "stage_at": now,
             "created_at": now,
             "consent_version": "bench",
             "consent_at": now,
             "points_balance": SEED_POINTS,
             "points_earned_total": SEED_POINTS,
+            "purchase_count": 2,
+            "spent_cents": 40_000,
+            "first_purchase_at": earlier[0],
+            "last_purchase_at": earlier[1],
         }
         for i in range(1, MEMBERS + 1)
     ]
@@ -148,10 +154,25 @@ def seed_members(url: str) -> None:
         }
         for i in range(1, MEMBERS + 1)
     ]
+    purchases = [
+        {
+            "order_id": f"b5-seed-{i}-{k}",
+            "member_id": i,
+            "amount_cents": 20_000,
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": "api",
+            "actor": "bench",
+            "fingerprint": "",
+        }
+        for i in range(1, MEMBERS + 1)
+        for k, at in enumerate(earlier)
+    ]
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.execute(sa.insert(Member), rows)
         connection.execute(sa.insert(LedgerEntry), lots)
+        connection.execute(sa.insert(Purchase), purchases)
         connection.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('member', 'id'), (SELECT max(id) FROM member))"
         )
