@@ -41,6 +41,7 @@ __all__ = [
     "content_of",
     "enqueue",
     "find_delivery",
+    "forget_member",
     "latest_identity",
     "mark_blocked",
     "mark_failed",
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 DEDUPE_KEY_MAX = 160
+FINISHED = ("sent", "failed", "blocked", "skipped")
+ERASED = "erased"
 REASON_MAX = 64
 _T = Delivery.__table__  # type: ignore[attr-defined]
 
@@ -284,6 +287,25 @@ def record_click(
         automation=delivery.automation,
         content=content,
     )
+
+
+def forget_member(session: Session, *, member_id: int) -> int:
+    """Part of an erasure (does not commit): what is still queued for the member is not
+    sent, and their deliveries keep no chat account id. A message being sent at that very
+    moment — or waiting in a LINE batch to be sent again with its retry key — keeps it
+    until it is out, or the batch would change and its retry key with it."""
+    queued = sa.and_(_T.c.status == "queued", _T.c.batch_key.is_(None))
+    session.execute(
+        sa.update(_T)
+        .where(_T.c.member_id == member_id, queued)
+        .values(status="skipped", reason="erased")
+    )
+    result = session.execute(
+        sa.update(_T)
+        .where(_T.c.member_id == member_id, _T.c.status.in_(FINISHED))
+        .values(user_id=ERASED)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def pending(session: Session, *, campaign_id: int | None = None) -> int:

@@ -231,9 +231,9 @@ def _claim_fresh(
     members = _members(session, {row.member_id for row in candidates})
     blocked = _unreachable_accounts(session, channel, {row.user_id for row in candidates})
     for row in candidates:
-        member = members.get(row.member_id)
-        reason = skip_reason(_recipient(row, member, blocked))
-        until = None if reason else quiet_until(now, member.timezone, programme.quiet_hours)
+        recipient = _recipient(row, members.get(row.member_id), blocked)
+        reason = skip_reason(recipient)
+        until = None if reason else quiet_until(now, recipient.timezone, programme.quiet_hours)
         if reason is None and until is None and row.promotional:
             if capped(counts, row.member_id, cap):
                 reason = "capped"

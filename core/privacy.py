@@ -32,6 +32,7 @@ from core.models import (
     SurveyProgress,
     SurveyQuestion,
 )
+from core.outbox import forget_member
 from core.preferences import (
     mark_reachable,
     mark_unreachable,
@@ -106,6 +107,7 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
         )
         personal = _personal_values(member, identities)
         _erase_identities(session, identities)
+        forget_member(session, member_id=member_id)  # the outbox keeps no chat id either
         note_erasure(session, member=member, now=now)
         _erase_profile(member, now)
         result = ErasureResult(

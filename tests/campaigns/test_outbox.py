@@ -26,6 +26,7 @@ from core.outbox import (
     mark_sent,
     record_click,
 )
+from core.privacy import erase_member
 from core.programme import FrequencyCap, Programme, QuietHours
 from core.send_rules import quiet_until
 from tests.campaigns.population import Person, add_people
@@ -378,3 +379,20 @@ def test_only_the_first_tap_counts_as_a_click(services: Services, clock: FixedCl
     with services.database.reader() as session:
         events = session.exec(select(Event).where(Event.type == "campaign_click")).all()
     assert [(e.member_id, e.payload["delivery_id"]) for e in events] == [(alice, delivery)]
+
+
+def test_erasing_a_member_leaves_no_chat_id_in_the_outbox(services: Services) -> None:
+    alice = member(services, 1)
+    done, waiting = put(services, alice, "done"), put(services, alice, "waiting")
+    claimed = claim(services)
+    sent(services, [done])  # `waiting` stays claimed: a send in flight keeps its address
+    later = put(services, alice, "later", promotional=False)
+
+    with services.database.session() as session:
+        erase_member(session, clock=services.clock, member_id=alice, actor="test")
+
+    assert {r.id for r in claimed.rows} == {done, waiting}
+    assert (row(services, done).status, row(services, done).user_id) == ("sent", "erased")
+    assert (row(services, later).status, row(services, later).reason) == ("skipped", "erased")
+    assert row(services, later).user_id == "erased"
+    assert row(services, waiting).user_id == "7000000001"
