@@ -16,6 +16,7 @@ from bot.dialogs import member as member_dialogs  # noqa: F401  isort: skip
 from bot.dialogs import account, coupons, mydata, rewards, surveys, tiers  # noqa: F401  isort: skip
 from bot.dialogs import admin as admin_dialogs  # noqa: F401  isort: skip
 from bot.dialogs import campaign_buttons  # noqa: F401  isort: skip
+from bot.dialogs import campaigns as campaign_dialogs  # noqa: F401  isort: skip
 from bot.dialogs.menus import menu_buttons as help_buttons
 from bot.dialogs.state import get_state
 from bot.dialogs.turn import Turn

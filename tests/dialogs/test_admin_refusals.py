@@ -55,6 +55,8 @@ COMMANDS = {
     "use": "/use {code}",
     "grant": "/grant M000001 100 because",
     "member": "/member M000001",
+    "broadcast": "/broadcast",
+    "campaigns": "/campaigns",
 }
 
 
