@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from bot.api import coupons, exports, members, purchases, stats, surveys
+from bot.api import campaigns, coupons, exports, members, purchases, stats, surveys
 from bot.api.deps import ApiCaller, authenticate
 from bot.api.errors import ApiError, ApiRoute, errors
 from bot.api.ratelimit import RateLimiter, retry_after_seconds
@@ -40,7 +40,7 @@ def build_api_router(settings: Settings, *, limiter: RateLimiter | None = None) 
         responses=errors(401, 429),
     )
     # Exports first: /members/export.csv must win over /members/{number}.
-    for module in (exports, members, purchases, coupons, surveys, stats):
+    for module in (exports, members, purchases, coupons, surveys, stats, campaigns):
         router.include_router(module.router)
     return router
 

@@ -27,7 +27,7 @@ def api_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 def concrete(path: str) -> str:
     """A path with plausible values for its parameters."""
-    values = {"number": "M000001", "order_id": "POS-1", "code": "welcome"}
+    values = {"number": "M000001", "order_id": "POS-1", "code": "welcome", "campaign_id": "1"}
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 
 
