@@ -163,17 +163,22 @@ class DeliveryWorker:
             if reply is None:
                 await asyncio.to_thread(self._fail, batch, "could not render the message")
                 continue
+            await self.pacer.wait(len(batch))
             if len(batch) == 1 and batch[0].content:
                 # A message of its own (its buttons name the delivery): a push, which also
                 # tells us when the member blocked the account.
                 result = await self._send_one(channel, batch[0], reply)  # type: ignore[arg-type]
                 await asyncio.to_thread(self._record, batch[0], result)
                 continue
-            await self.pacer.wait(len(batch))
-            results = await channel.multicast(
-                [row.user_id for row in batch], reply, retry_key=batch[0].batch_key
-            )
-            await asyncio.to_thread(self._record_batch, batch, results[batch[0].user_id])
+            try:
+                results = await channel.multicast(
+                    [row.user_id for row in batch], reply, retry_key=batch[0].batch_key
+                )
+                outcome = results[batch[0].user_id]
+            except Exception as exc:  # a bug, not LINE (LineCalls handles LINE's failures)
+                log.exception("multicast of batch %s failed", batch[0].batch_key)
+                outcome = SendResult("failed", f"error: {type(exc).__name__}")
+            await asyncio.to_thread(self._record_batch, batch, outcome)
 
     # ---- Telegram and others: one message per row -------------------------------------
 

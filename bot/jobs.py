@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.automations import Sending, run_automation, warn_points_expiry
+from core.campaign_launch import launch_due_campaigns
 from core.clock import Clock
 from core.coupons import expire_coupons
 from core.lifecycle import update_risk
@@ -151,7 +152,17 @@ def automation_job(automation: Automation) -> Job:
     return job
 
 
+def launch_campaigns(
+    session: Session, *, clock: Clock, programme: Programme, sending: Sending
+) -> Counts:
+    """Scheduled and recurring campaigns whose time has come write their deliveries (the
+    delivery workers send them); launches a crash cut short are finished."""
+    launched = launch_due_campaigns(session, clock=clock, channels=sending.channels)
+    return {"campaigns": len(launched), "targeted": sum(run.targeted for run in launched)}
+
+
 HOUSEKEEPING: dict[str, Job] = {
+    "launch_campaigns": launch_campaigns,
     "release_pending": release_pending,
     "expire_points": expire_old_points,
     "warn_expiring_points": warn_expiring_points,

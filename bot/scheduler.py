@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 5.0  # followers try to take over, and the leader confirms, this often
 MISFIRE_GRACE = int(timedelta(hours=6).total_seconds())
 WELCOME_EVERY = timedelta(minutes=5)
-# Housekeeping, in programme-local time: (minute,) hourly, or (hour, minute) nightly.
-HOUSEKEEPING_AT: dict[str, tuple[int, ...]] = {
+# Housekeeping, in programme-local time: (minute,) hourly, (hour, minute) nightly, or
+# every so often.
+HOUSEKEEPING_AT: dict[str, tuple[int, ...] | timedelta] = {
+    "launch_campaigns": timedelta(minutes=1),
     "release_pending": (5,),
     "expire_points": (10,),
     "expire_coupons": (20,),

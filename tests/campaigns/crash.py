@@ -31,6 +31,7 @@ from tests.support.processes import ROOT, clean_env
 # Quiet hours would hold rows depending on the hour the test runs at: the worker process
 # keeps real time. The rules themselves are tested with a frozen clock elsewhere.
 NO_QUIET_HOURS = "[quiet_hours]\nstart = 00:00:00\nend = 00:00:00\n"
+STARTED: list[subprocess.Popen[bytes]] = []
 
 
 class _Hold:
@@ -100,13 +101,23 @@ def start_worker(
         LINE_API_URL=fakes.line.url,
     )
     log = open(workdir / f"{log_name}.log", "ab")  # noqa: SIM115 - the process owns it
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "bot.delivery_worker", *arguments],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    STARTED.append(process)
+    return process
+
+
+def stop_leftovers() -> None:
+    """Kill workers a failed or timed-out test left running."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            kill(process)
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:

@@ -31,6 +31,7 @@ from tests.campaigns.crash import (
     line_received,
     sending_users,
     start_worker,
+    stop_leftovers,
     telegram_received,
     wait_until,
 )
@@ -40,6 +41,12 @@ from tests.fakes.fixtures import LINE_ACCESS_TOKEN, TELEGRAM_TOKEN
 
 pytestmark = pytest.mark.slow
 RESTART = ("--until-empty", "--lease-seconds", "1", "--poll-seconds", "0.2")
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers() -> Iterator[None]:
+    yield
+    stop_leftovers()
 
 
 @pytest.fixture
