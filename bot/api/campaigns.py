@@ -76,7 +76,11 @@ FINISHED = _documented(
     status_code=201,
     response_model=CampaignPublic,
     summary="Create a campaign",
-    responses={**NO_COUPON, **errors(422)},
+    responses={
+        201: {"description": "Stored: a draft, or scheduled when it has a time."},
+        **NO_COUPON,
+        **errors(422),
+    },
 )
 def create(
     body: CampaignCreate,
@@ -125,6 +129,7 @@ def get(campaign_id: CampaignId, reader: ReaderDep) -> CampaignPublic:
     response_model=LaunchPublic,
     summary="Launch a campaign now (idempotent)",
     responses={
+        202: {"description": "Launched now: one delivery per member of the segment written."},
         200: {"model": LaunchPublic, "description": "A repeat: it was launched already; the "
               "same run and deliveries, nothing written again."},
         **NO_CAMPAIGN,
