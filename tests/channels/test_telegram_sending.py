@@ -159,9 +159,10 @@ def test_a_burst_to_one_chat_is_spaced_after_a_small_burst(
 
     assert all(result.ok for result in results)
     times = [call.time for call in fake_telegram.calls("sendMessage")]
-    assert times[1] - times[0] < 0.15  # a reply of two messages is not held back
-    gaps = [later - earlier for earlier, later in zip(times[1:], times[2:], strict=False)]
-    assert all(gap >= 0.12 for gap in gaps), gaps  # then 5/s (0.2 s apart)
+    assert times[1] - times[0] < 0.18  # a reply of two messages is not held back
+    # Then 5/s: four more sends take at least 0.8 s. Measured over the whole run, because
+    # one arrival delayed by a busy machine would make a single gap look short.
+    assert times[-1] - times[1] >= 0.7, times
     assert sorted(fake_telegram.texts_to(9)) == [f"m{i}" for i in range(6)]
 
 
@@ -176,7 +177,7 @@ def test_the_global_rate_is_kept_across_chats(fake_telegram: FakeTelegramBotAPI)
     assert times[-1] - times[0] >= (40 - 20) / 20 - 0.1  # a burst of 20, then 20/s
     for index, start in enumerate(times):
         in_window = sum(1 for t in times[index:] if t < start + 1.0)
-        assert in_window <= 20 + 20 + 1  # burst plus one second of refill
+        assert in_window <= 20 + 20 + 3  # burst plus one second of refill, plus arrival jitter
 
 
 def test_when_the_platform_limits_harder_than_we_do_every_message_still_arrives_once() -> None:
