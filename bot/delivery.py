@@ -215,6 +215,7 @@ class DeliveryWorker:
 
     def _record(self, row: OutboxRow, result: SendResult) -> None:
         services = self.services
+        services.metrics.send(row.channel, result.status, kind=_kind(row))
         with services.database.session() as session:
             if result.status == "sent":
                 mark_sent(session, delivery_ids=[row.id], now=services.clock.now())
@@ -227,6 +228,7 @@ class DeliveryWorker:
 
     def _record_batch(self, rows: list[OutboxRow], result: SendResult) -> None:
         services = self.services
+        services.metrics.send(rows[0].channel, result.status, kind=_kind(rows[0]), count=len(rows))
         with services.database.session() as session:
             if result.status == "sent":  # LINE's multicast does not report blocks
                 mark_sent(session, delivery_ids=[row.id for row in rows], now=services.clock.now())
@@ -252,6 +254,11 @@ class DeliveryWorker:
     def _complete(self) -> None:
         with self.services.database.session() as session:
             complete_campaigns(session, now=self.services.clock.now())
+
+
+def _kind(row: OutboxRow) -> str:
+    """The `kind` label of the sends metric."""
+    return "campaign" if row.campaign_id is not None else "automation"
 
 
 def _fate_unknown(detail: str) -> bool:

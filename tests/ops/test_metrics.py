@@ -11,11 +11,14 @@ import tests.fakes.fixtures as fake_fixtures
 from bot.bootstrap import Services
 from bot.metrics import Metrics
 from core.models import Delivery
+from tests.campaigns.harness import channels_for, deliver, launch, new_campaign
+from tests.campaigns.population import add_people, people
 from tests.channels import telegram_harness
 from tests.channels.telegram_harness import TelegramApp, wait_until
 from tests.fakes.webhooks import TelegramUpdates
 
 fake_telegram = fake_fixtures.fake_telegram
+fake_line = fake_fixtures.fake_line
 telegram_updates = fake_fixtures.telegram_updates
 telegram_app = telegram_harness.telegram_app
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -114,3 +117,14 @@ def test_job_runs_are_counted_by_outcome_and_each_app_has_its_own_registry(servi
     other.send("line", "sent", kind="campaign", count=3)
     assert "loyalty_job_runs_total{" not in other.exposition().decode()
     assert 'kind="campaign"' not in text
+
+
+def test_campaign_deliveries_are_counted_as_sends_by_channel(
+    services: Services, clock, fake_line, fake_telegram
+) -> None:
+    add_people(services.database, people(30), now=clock.now())  # odd: LINE, even: Telegram
+    launch(services, new_campaign(services).id)
+    deliver(services, lambda: channels_for(telegram=fake_telegram, line=fake_line))
+    text = services.metrics.exposition().decode()
+    assert 'loyalty_sends_total{channel="line",kind="campaign",outcome="sent"} 15.0' in text
+    assert 'loyalty_sends_total{channel="telegram",kind="campaign",outcome="sent"} 15.0' in text
