@@ -99,7 +99,7 @@ def scheduled_jobs(
 def run_job(services: Services, name: str, job: Job, sending: Sending | None = None) -> Counts:
     """One run of a job in a fresh session (called in a worker thread)."""
     sending = sending or automation_sending(services)
-    with services.database.session() as session:
+    with services.metrics.job_run(name), services.database.session() as session:
         counts = job(session, clock=services.clock, programme=services.programme, sending=sending)
     # Quiet when nothing changed ("due" alone: already done in an earlier run).
     if any(value for key, value in counts.items() if key != "due"):

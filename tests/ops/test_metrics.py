@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import tests.fakes.fixtures as fake_fixtures
 from bot.bootstrap import Services
 from bot.metrics import Metrics
+from bot.scheduler import run_job
 from core.models import Delivery
 from tests.campaigns.harness import channels_for, deliver, launch, new_campaign
 from tests.campaigns.population import add_people, people
@@ -128,3 +129,18 @@ def test_campaign_deliveries_are_counted_as_sends_by_channel(
     text = services.metrics.exposition().decode()
     assert 'loyalty_sends_total{channel="line",kind="campaign",outcome="sent"} 15.0' in text
     assert 'loyalty_sends_total{channel="telegram",kind="campaign",outcome="sent"} 15.0' in text
+
+
+def test_the_scheduler_counts_each_job_run(services: Services) -> None:
+    def job(session, *, clock, programme, sending):
+        return {"done": 1}
+
+    def broken(session, *, clock, programme, sending):
+        raise RuntimeError("boom")
+
+    run_job(services, "update_risk", job, sending=object())
+    with pytest.raises(RuntimeError):
+        run_job(services, "update_risk", broken, sending=object())
+    text = services.metrics.exposition().decode()
+    assert 'loyalty_job_runs_total{job="update_risk",outcome="ok"} 1.0' in text
+    assert 'loyalty_job_runs_total{job="update_risk",outcome="failed"} 1.0' in text
