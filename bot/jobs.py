@@ -23,6 +23,7 @@ from core.lifecycle import update_risk
 from core.models import InboundUpdate
 from core.points import expire_points, release_pending_points
 from core.programme import Automation, Programme
+from core.scoring import score_members_job
 from core.tiers import collect_tier_warnings, review_tiers
 
 Counts = dict[str, int]
@@ -161,6 +162,13 @@ def launch_campaigns(
     return {"campaigns": len(launched), "targeted": sum(run.targeted for run in launched)}
 
 
+def score_members(
+    session: Session, *, clock: Clock, programme: Programme, sending: Sending
+) -> Counts:
+    """Refit the churn / lifetime-value model and rescore every buyer (RFM segments too)."""
+    return score_members_job(session, clock=clock, programme=programme)
+
+
 HOUSEKEEPING: dict[str, Job] = {
     "launch_campaigns": launch_campaigns,
     "release_pending": release_pending,
@@ -170,6 +178,7 @@ HOUSEKEEPING: dict[str, Job] = {
     "update_risk": update_member_risk,
     "tier_review": review_member_tiers,
     "purge_inbound": purge_inbound_updates,
+    "score_members": score_members,
 }
 
 

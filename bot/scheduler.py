@@ -49,6 +49,7 @@ HOUSEKEEPING_AT: dict[str, tuple[int, ...] | timedelta] = {
     "tier_review": (0, 30),
     "update_risk": (1, 0),
     "purge_inbound": (4, 0),
+    "score_members": (3, 0),
     "warn_expiring_points": (10, 0),
 }
 

@@ -17,11 +17,12 @@ from bot.jobs import (
     purge_inbound_updates,
     release_pending,
     review_member_tiers,
+    score_members,
     update_member_risk,
     warn_expiring_points,
 )
 from core.clock import FixedClock
-from core.models import CouponGrant, InboundUpdate
+from core.models import CouponGrant, InboundUpdate, Member
 from core.programme import Programme
 from tests.automations.conftest import Automations, update_member
 from tests.support.coupons import claim
@@ -179,3 +180,18 @@ def test_handled_webhook_updates_are_forgotten_after_thirty_days(
     with services.database.reader() as session:
         left = session.exec(select(InboundUpdate.update_id).order_by(col(InboundUpdate.id))).all()
     assert left == ["recent", "bad"]
+
+
+def test_the_nightly_scoring_job_waits_for_enough_history_then_scores_every_buyer(
+    services: Services, clock: FixedClock, automations: Automations
+):
+    assert run(score_members, services, automations) == {"scored": 0}  # too little history
+    for index in range(24):
+        buyer = new_member(services.database, clock, services.programme, f"buyer{index}")
+        for visit in range(1 + index % 4):
+            clock.advance(days=3)
+            buy(services.database, clock, services.programme, buyer, 120 + 10 * visit)
+    assert run(score_members, services, automations) == {"scored": 24}
+    with services.database.reader() as session:
+        segments = session.exec(select(Member.segment).where(col(Member.segment).is_not(None)))
+        assert len(segments.all()) == 24

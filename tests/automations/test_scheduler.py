@@ -59,7 +59,9 @@ def test_housekeeping_runs_hourly_or_nightly_and_catches_up_on_becoming_leader()
         "update_risk",
         "tier_review",
         "purge_inbound",
+        "score_members",
     }
+    assert next_run(jobs["score_members"], TEN_IN_TAIPEI) == datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
     assert next_run(jobs["expire_points"], TEN_IN_TAIPEI) == datetime(2026, 3, 2, 2, 10, tzinfo=UTC)
     assert next_run(jobs["tier_review"], TEN_IN_TAIPEI) == datetime(2026, 3, 2, 16, 30, tzinfo=UTC)
     assert all(job.catch_up for job in jobs.values())  # 10:00: every nightly time has passed
