@@ -118,10 +118,14 @@ def debit(
     Raises InsufficientPoints when the spendable balance does not cover it."""
     if amount <= 0:
         raise InvalidInput("points to debit must be positive", amount=amount)
-    release_due(session, member=member, now=now)
-    # Points past their date are gone even if the expiry job has not run yet.
-    expire_due(session, member=member, now=now)
-    lots = _open_lots(session, member.id or 0, include_pending=include_pending)
+    if member.points_pending:  # no pending points: no lot to release, skip the query
+        release_due(session, member=member, now=now)
+    # One read of the open lots: those past their date are gone even if the expiry job has
+    # not run yet; the rest are what can be spent.
+    lots = _open_lots(session, member.id or 0, include_pending=True)
+    expired = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now]
+    _expire(session, member=member, lots=expired, now=now)
+    lots = [lot for lot in lots if lot.remaining > 0 and (include_pending or not lot.pending)]
     if first_lot_id is not None:
         lots.sort(key=lambda lot: lot.id != first_lot_id)
     available = sum(lot.remaining for lot in lots)
@@ -175,8 +179,17 @@ def release_due(session: Session, *, member: Member, now: datetime) -> int:
 def expire_due(session: Session, *, member: Member, now: datetime) -> int:
     """Write expiry entries for the member's lots past their date, oldest first; each lot
     expires once (its key is the lot's id). Returns the points expired."""
+    return _expire(
+        session,
+        member=member,
+        lots=expired_lots(session, member_id=member.id or 0, now=now),
+        now=now,
+    )
+
+
+def _expire(session: Session, *, member: Member, lots: list[LedgerEntry], now: datetime) -> int:
     total = 0
-    for lot in expired_lots(session, member_id=member.id or 0, now=now):
+    for lot in lots:
         amount = lot.remaining
         if lot.pending:
             member.points_pending -= amount

@@ -40,18 +40,20 @@ def commit(session: Session) -> None:
 
 
 def apply_increments(session: Session) -> None:
+    """One upsert per counter row (all its columns together), rows in a fixed order."""
     pending: dict[tuple[Any, ...], int] = session.info.pop(_PENDING, {})
     models: dict[str, type[SQLModel]] = session.info.pop("increment_models", {})
+    rows: dict[tuple[str, tuple[Any, ...]], dict[str, int]] = defaultdict(dict)
+    for (table_name, key_items, column), by in pending.items():
+        if by != 0:
+            rows[(table_name, key_items)][column] = by
     dialect = session.get_bind().dialect.name
-    for (table_name, key_items, column), by in sorted(pending.items(), key=_order):
-        if by == 0:
-            continue
+    for (table_name, key_items), columns in sorted(rows.items(), key=_order):
         table: sa.Table = models[table_name].__table__  # type: ignore[attr-defined]
-        values = dict(key_items) | {column: by}
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        statement = insert.values(**values).on_conflict_do_update(
+        statement = insert.values(**(dict(key_items) | columns)).on_conflict_do_update(
             index_elements=[name for name, _ in key_items],
-            set_={column: table.c[column] + insert.excluded[column]},
+            set_={column: table.c[column] + insert.excluded[column] for column in columns},
         )
         session.execute(statement)
 
@@ -61,6 +63,6 @@ def discard_increments(session: Session) -> None:
     session.info.pop("increment_models", None)
 
 
-def _order(item: tuple[tuple[Any, ...], int]) -> tuple[str, str, str]:
-    (table_name, key_items, column), _ = item
-    return table_name, repr(key_items), column
+def _order(item: tuple[tuple[str, tuple[Any, ...]], dict[str, int]]) -> tuple[str, str]:
+    (table_name, key_items), _ = item
+    return table_name, repr(key_items)
