@@ -6,9 +6,12 @@ from bot.settings import Settings
 from core.channels import Channel
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
+def build_channels(
+    settings: Settings, *, telegram_rate: float = 30.0, telegram_per_chat_rate: float = 1.0
+) -> dict[str, Channel]:
     """Telegram when TELEGRAM_BOT_TOKEN is set; LINE when its secret and token are set.
-    SDK clients are created later, in `start()`, inside the app's lifespan."""
+    SDK clients are created later, in `start()`, inside the app's lifespan. Telegram's send
+    limits default to what it allows (about 30 messages a second, 1 a second per chat)."""
     channels: dict[str, Channel] = {}
     if settings.telegram_enabled:
         from adapters.telegram import TelegramChannel
@@ -18,6 +21,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
             token=settings.telegram_bot_token.get_secret_value(),
             webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
             api_url=settings.telegram_api_url,
+            global_rate=telegram_rate,
+            per_chat_rate=telegram_per_chat_rate,
         )
     if settings.line_enabled:
         from adapters.line import LineChannel

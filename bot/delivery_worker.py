@@ -18,6 +18,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.bootstrap import Services, bootstrap
+from bot.channels import build_channels
 from bot.delivery import DeliveryWorker
 from bot.settings import Settings
 from core.channels import Channel
@@ -32,28 +33,9 @@ def build_sending_channels(
 ) -> dict[str, Channel]:
     """The configured channels, with Telegram's send limits as given (Telegram allows
     about 30 messages a second, more with paid broadcasts)."""
-    channels: dict[str, Channel] = {}
-    if settings.telegram_enabled and settings.telegram_webhook_secret is not None:
-        from adapters.telegram import TelegramChannel
-
-        assert settings.telegram_bot_token is not None
-        channels["telegram"] = TelegramChannel(
-            token=settings.telegram_bot_token.get_secret_value(),
-            webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
-            api_url=settings.telegram_api_url,
-            global_rate=telegram_rate,
-            per_chat_rate=telegram_per_chat_rate,
-        )
-    if settings.line_enabled:
-        from adapters.line import LineChannel
-
-        assert settings.line_channel_secret and settings.line_channel_access_token
-        channels["line"] = LineChannel(
-            channel_secret=settings.line_channel_secret.get_secret_value(),
-            access_token=settings.line_channel_access_token.get_secret_value(),
-            api_url=settings.line_api_url,
-        )
-    return channels
+    return build_channels(
+        settings, telegram_rate=telegram_rate, telegram_per_chat_rate=telegram_per_chat_rate
+    )
 
 
 def unfinished(services: Services) -> int:

@@ -45,53 +45,48 @@ def run_once(
     waits on the key's unique index and then reads the first result instead of redoing it.
     The same key with a different request raises IdempotencyConflict."""
     if key is None:
-        return _run(session, work)
+        return _retrying(session, lambda: _commit(session, work()))
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"idempotency key must be 1–{MAX_KEY_LENGTH} characters")
     print_ = fingerprint(operation, request)
-    for attempt in range(_ATTEMPTS):
+
+    def attempt() -> R:
+        existing = session.get(IdempotencyRecord, key)
+        if existing is not None:
+            session.rollback()
+            if existing.fingerprint != print_ or existing.operation != operation:
+                raise IdempotencyConflict(
+                    "this idempotency key was used for a different request", key=key
+                )
+            return result_type.model_validate(existing.result)
+        record = IdempotencyRecord(
+            key=key, operation=operation, fingerprint=print_, result={}, created_at=now
+        )
+        session.add(record)
+        session.flush()
+        result = work()
+        record.result = result.model_dump(mode="json")
+        return _commit(session, result)
+
+    return _retrying(session, attempt)
+
+
+def _commit(session: Session, result: R) -> R:
+    commit(session)
+    return result
+
+
+def _retrying(session: Session, attempt: Callable[[], R]) -> R:
+    """Run `attempt`; after a unique-constraint race (two first contacts, or the same key
+    claimed concurrently) roll back and run it again: it then finds what the other
+    transaction wrote. Any other error rolls back and propagates."""
+    for number in range(_ATTEMPTS):
         try:
-            existing = session.get(IdempotencyRecord, key)
-            if existing is not None:
-                session.rollback()
-                if existing.fingerprint != print_ or existing.operation != operation:
-                    raise IdempotencyConflict(
-                        "this idempotency key was used for a different request", key=key
-                    )
-                return result_type.model_validate(existing.result)
-            record = IdempotencyRecord(
-                key=key, operation=operation, fingerprint=print_, result={}, created_at=now
-            )
-            session.add(record)
-            session.flush()
-            result = work()
-            record.result = result.model_dump(mode="json")
-            commit(session)
-            return result
+            return attempt()
         except IntegrityError:
             session.rollback()
             discard_increments(session)
-            if attempt == _ATTEMPTS - 1:
-                raise
-        except BaseException:
-            session.rollback()
-            discard_increments(session)
-            raise
-    raise AssertionError("unreachable")
-
-
-def _run(session: Session, work: Callable[[], R]) -> R:
-    """Run and commit; a unique-constraint race (two first contacts at once) reruns the work,
-    which then finds what the other transaction wrote."""
-    for attempt in range(_ATTEMPTS):
-        try:
-            result = work()
-            commit(session)
-            return result
-        except IntegrityError:
-            session.rollback()
-            discard_increments(session)
-            if attempt == _ATTEMPTS - 1:
+            if number == _ATTEMPTS - 1:
                 raise
         except BaseException:
             session.rollback()
