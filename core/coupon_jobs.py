@@ -68,7 +68,6 @@ def expire_coupons(session: Session, *, clock: Clock, limit: int = 1000) -> Coup
 
 
 def _expire_for(session: Session, *, member: Member, grant_ids: list[int], now: datetime) -> int:
-    last_activity = member.last_activity_at
     expired = 0
     for grant_id in sorted(grant_ids):
         # Conditional, so a redemption that won the race is never overwritten.
@@ -91,8 +90,6 @@ def _expire_for(session: Session, *, member: Member, grant_ids: list[int], now: 
             payload={"coupon": definition.code if definition else None, "grant_id": grant_id},
         )
         expired += 1
-    # An expiry is not something the member did; keep their last activity as it was.
-    member.last_activity_at = last_activity
     return expired
 
 

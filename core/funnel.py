@@ -13,6 +13,22 @@ from core.stats_counters import note_stage_entries
 from core.timeutil import local_day
 from core.uow import increment
 
+# Events the system writes about a member, or a block: not the member being active.
+NOT_ACTIVITY = frozenset(
+    {
+        "blocked",
+        "unblocked",
+        "unfollow",
+        "points_expired",
+        "points_released",
+        "coupon_expired",
+        "tier_warning",
+        "tier_down",
+        "at_risk",
+        "lapsed",
+        "erased",
+    }
+)
 STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 
 
@@ -27,7 +43,10 @@ def log_event(
     campaign_id: int | None = None,
     variant: str | None = None,
 ) -> Event:
-    """Append an interaction to the event log with the member's stage at the time."""
+    """Append an interaction to the event log with the member's stage at the time.
+
+    Only what the member (or staff serving them) did counts as activity: what the system
+    writes about them (expiry, warnings, reviews) and blocking the bot does not."""
     event = Event(
         member_id=member.id if member else None,
         channel=channel,
@@ -39,7 +58,7 @@ def log_event(
         created_at=now,
     )
     session.add(event)
-    if member is not None:
+    if member is not None and type not in NOT_ACTIVITY:
         member.last_activity_at = now
     return event
 
