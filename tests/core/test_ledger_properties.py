@@ -19,23 +19,27 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from core.clock import FixedClock
+from core.coupons import claim_coupon, redeem_coupon, sync_coupon_definitions
 from core.db import Database
 from core.errors import (
+    CouponAlreadyRedeemed,
+    CouponExpired,
+    CouponLimitReached,
     DomainError,
     IdempotencyConflict,
     InsufficientPoints,
     PurchaseNotFound,
     RefundExceedsPurchase,
 )
-from core.models import Event, IdempotencyRecord, LedgerEntry, Purchase, Refund
+from core.models import CouponGrant, Event, IdempotencyRecord, LedgerEntry, Purchase, Refund
 from core.points import adjust_points, expire_points, release_pending_points, spend_points
-from core.programme import Earn, Expiry, Programme
+from core.programme import CouponRule, Earn, Expiry, Programme, default_coupons
 from core.purchases import record_purchase, refund_purchase
 from tests.conftest import START
 from tests.support.ledger import assert_ledger_invariants, balances, row_counts
 from tests.support.members import new_member
 
-COUNTED = (LedgerEntry, Purchase, Refund, Event, IdempotencyRecord)
+COUNTED = (LedgerEntry, Purchase, Refund, Event, IdempotencyRecord, CouponGrant)
 
 
 @dataclass
@@ -49,6 +53,7 @@ class World:
     members: list[int]
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     first_results: dict[str, Any] = field(default_factory=dict)
+    codes: list[str] = field(default_factory=list)  # coupon codes claimed so far
 
     def member(self, index: int) -> int:
         return self.members[index % len(self.members)]
@@ -196,6 +201,63 @@ class PassTime:
             world.run_jobs()
 
 
+@dataclass(frozen=True)
+class ClaimCoupon:
+    """Claim the coupon that costs points (a spend through the coupon use case)."""
+
+    member: int
+    key: int | None
+    refusals: ClassVar[tuple[type[DomainError], ...]] = (
+        InsufficientPoints,
+        CouponLimitReached,
+        IdempotencyConflict,
+    )
+
+    def apply(self, world: World) -> None:
+        key = world.name("claim", self.key) if self.key is not None else None
+        before, expired = world.balance(self.member), world.expired(self.member)
+        with world.db.session() as session:
+            result = claim_coupon(
+                session,
+                clock=world.clock,
+                programme=world.programme,
+                member_id=world.member(self.member),
+                coupon_code=PAID_COUPON.code,
+                channel="console",
+                idempotency_key=key,
+            )
+        world.codes.append(result.code)
+        after = world.balance(self.member)
+        expired = world.expired(self.member) - expired
+        if key is not None and key in world.first_results:
+            assert result == world.first_results[key] and after == before
+            return
+        if key is not None:
+            world.first_results[key] = result
+        assert after == before - expired - PAID_COUPON.points_cost == result.balance
+
+
+@dataclass(frozen=True)
+class RedeemCoupon:
+    """Staff redeem one of the claimed codes at the counter (points do not move)."""
+
+    index: int
+    refusals: ClassVar[tuple[type[DomainError], ...]] = (CouponAlreadyRedeemed, CouponExpired)
+
+    def apply(self, world: World) -> None:
+        if not world.codes:
+            return
+        with world.db.session() as session:
+            redeem_coupon(
+                session,
+                clock=world.clock,
+                programme=world.programme,
+                code=world.codes[self.index % len(world.codes)],
+                actor="staff",
+                channel="console",
+            )
+
+
 MEMBER = st.integers(0, 2)
 KEY = st.none() | st.integers(0, 2)
 OPERATIONS: list[st.SearchStrategy[Any]] = [
@@ -221,13 +283,25 @@ OPERATIONS: list[st.SearchStrategy[Any]] = [
     st.builds(
         PassTime, days=st.sampled_from([0, 1, 3, 10, 31, 95, 200, 370]), run_jobs=st.booleans()
     ),
+    st.builds(ClaimCoupon, member=MEMBER, key=KEY),
+    st.builds(RedeemCoupon, index=st.integers(0, 5)),
 ]
+
+PAID_COUPON = CouponRule(
+    code="POINTS100",
+    title="100 points",
+    kind="gift",
+    points_cost=100,
+    per_member_limit=20,
+    valid_days=30,
+)
 
 PROGRAMMES = st.builds(
     lambda pending_days, months, min_amount: Programme(
         pending_days=pending_days,
         expiry=Expiry(months=months),
         earn=Earn(min_amount=min_amount),
+        coupons=[*default_coupons(), PAID_COUPON],
     ),
     pending_days=st.sampled_from([0, 0, 7, 30, 120]),  # 120 > 3 months: expires pending
     months=st.sampled_from([12, 12, 3, 0]),
@@ -261,6 +335,8 @@ def test_every_ledger_adds_up_after_any_sequence_of_operations(
     db: Database, programme: Programme, member_count: int, operations: list[Any]
 ) -> None:
     clock = FixedClock(START)
+    with db.session() as session:
+        sync_coupon_definitions(session, clock=clock, programme=programme)
     run = uuid.uuid4().hex[:10]
     members = [new_member(db, clock, programme, f"{run}-{index}") for index in range(member_count)]
     world = World(db=db, clock=clock, programme=programme, members=members, run=run)
@@ -295,3 +371,29 @@ def test_the_operations_reach_every_outcome_they_are_meant_to(db: Database) -> N
     assert balances(db, members) == {members[0]: (0, 0), members[1]: (1000, 1000)}
     assert world.first_results[world.name("order", 1)].points == 1000
     assert Decimal(world.first_results[world.name("order", 0)].amount) == Decimal(480)
+
+
+def test_the_coupon_operations_claim_with_points_and_redeem_once(db: Database) -> None:
+    programme = Programme(coupons=[*default_coupons(), PAID_COUPON])
+    clock = FixedClock(START)
+    with db.session() as session:
+        sync_coupon_definitions(session, clock=clock, programme=programme)
+    members = [new_member(db, clock, programme, f"coupon-{index}") for index in range(2)]
+    world = World(db=db, clock=clock, programme=programme, members=members)
+    for operation in (
+        ClaimCoupon(member=0, key=None),  # refused: no points yet
+        RecordPurchase(member=0, amount="250", order=0),
+        ClaimCoupon(member=0, key=0),
+        ClaimCoupon(member=0, key=0),  # a repeat: the same coupon, no second charge
+        ClaimCoupon(member=0, key=None),
+        RedeemCoupon(index=0),
+        RedeemCoupon(index=0),  # refused: already redeemed
+        PassTime(days=40, run_jobs=True),
+        RedeemCoupon(index=1),  # refused: expired
+    ):
+        run_and_check(world, operation)
+    assert balances(db, members)[members[0]] == (50, 0)  # (balance, pending)
+    assert len(world.codes) == 3 and len(set(world.codes)) == 2
+    with db.reader() as session:
+        statuses = sorted(grant.status for grant in session.exec(select(CouponGrant)).all())
+    assert statuses == ["expired", "redeemed"]
