@@ -10,7 +10,8 @@ from bot.settings import Settings, load_settings
 from core.clock import Clock, SystemClock
 from core.coupons import sync_coupon_definitions
 from core.db import Database
-from core.programme import Programme, load_programme
+from core.programme import Programme
+from core.programme_file import load_programme
 from core.surveys import sync_surveys
 
 

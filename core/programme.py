@@ -5,23 +5,18 @@ Built-in defaults describe a Taiwanese retail/café programme; a file overrides 
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, datetime, time
 from decimal import Decimal
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
-
-from core.errors import ConfigError
 
 STAGES = ("awareness", "interest", "decision", "action", "loyalty")
 Stage = Literal["awareness", "interest", "decision", "action", "loyalty"]
@@ -336,235 +331,33 @@ class Programme(Section):
         return next((survey for survey in self.surveys if survey.code == code), None)
 
 
-def load_programme(
-    path: str | Path | None, *, timezone: str | None = None, locale: str | None = None
-) -> Programme:
-    """The programme from a TOML file, or the built-in defaults when `path` is None;
-    `timezone` and `locale` (from settings) override the file.
-
-    Raises ConfigError naming the file, the field and what is wrong."""
-    overrides = {
-        name: value
-        for name, value in (("timezone", timezone), ("locale", locale))
-        if value is not None
-    }
-    if path is None:
-        return parse_programme(overrides, source="settings")
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "(syntax)", f"not valid TOML: {exc}") from None
-    return parse_programme(raw | overrides, source=str(path))
-
-
-def parse_programme(raw: dict[str, Any], *, source: str = "<config>") -> Programme:
-    try:
-        return Programme.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = _field_path(error["loc"]) or "(top level)"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling against loyalty.example.toml)"
-        raise ConfigError(source, field, message) from None
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif str(item).startswith(("function-", "union[", "str", "dict[")):
-            continue
-        else:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts)
-
-
+# The built-in programme lives in core/programme_defaults.py (imported when first needed,
+# since it builds the classes above).
 def default_tiers() -> Tiers:
-    return Tiers(
-        levels=[
-            Tier(
-                code="basic",
-                name={"zh-TW": "一般會員", "en": "Member"},
-                threshold=0,
-                benefits=[{"zh-TW": "消費每 NT$1 累積 1 點", "en": "1 point per NT$1"}],
-            ),
-            Tier(
-                code="silver",
-                name={"zh-TW": "銀卡", "en": "Silver"},
-                threshold=5_000,
-                multiplier=Decimal("1.2"),
-                birthday_points=100,
-                benefits=[
-                    {"zh-TW": "點數 1.2 倍", "en": "1.2× points"},
-                    {"zh-TW": "生日禮 100 點", "en": "100 birthday points"},
-                ],
-            ),
-            Tier(
-                code="gold",
-                name={"zh-TW": "金卡", "en": "Gold"},
-                threshold=20_000,
-                multiplier=Decimal("1.5"),
-                birthday_points=300,
-                benefits=[
-                    {"zh-TW": "點數 1.5 倍", "en": "1.5× points"},
-                    {"zh-TW": "生日禮 300 點", "en": "300 birthday points"},
-                    {"zh-TW": "金卡專屬優惠券", "en": "Gold-only coupons"},
-                ],
-            ),
-            Tier(
-                code="vip",
-                name={"zh-TW": "VIP", "en": "VIP"},
-                threshold=60_000,
-                multiplier=Decimal(2),
-                birthday_points=800,
-                benefits=[
-                    {"zh-TW": "點數 2 倍", "en": "2× points"},
-                    {"zh-TW": "生日禮 800 點", "en": "800 birthday points"},
-                    {"zh-TW": "VIP 專屬優惠券", "en": "VIP-only coupons"},
-                ],
-            ),
-        ]
-    )
+    from core import programme_defaults
+
+    return programme_defaults.tiers()
 
 
 def default_promotions() -> list[Promotion]:
-    return [
-        Promotion(
-            code="member_day",
-            name={"zh-TW": "會員日點數加倍", "en": "Member day double points"},
-            multiplier=Decimal(2),
-            days_of_month=[18],
-        ),
-    ]
+    from core import programme_defaults
+
+    return programme_defaults.promotions()
 
 
 def default_coupons() -> list[CouponRule]:
-    return [
-        CouponRule(
-            code="WELCOME50",
-            title={"zh-TW": "新會員 NT$50 折價券", "en": "NT$50 off for new members"},
-            kind="amount_off",
-            value=50,
-            min_spend=200,
-            valid_days=30,
-            eligibility=Eligibility(new_members_days=30),
-        ),
-        CouponRule(
-            code="LATTE-FREE",
-            title={"zh-TW": "拿鐵兌換券", "en": "Free latte"},
-            kind="free_item",
-            points_cost=300,
-            valid_days=60,
-        ),
-        CouponRule(
-            code="SPEND500SAVE100",
-            title={"zh-TW": "滿 NT$500 折 NT$100", "en": "NT$100 off NT$500"},
-            kind="spend_save",
-            value=100,
-            min_spend=500,
-            stock=500,
-            valid_days=14,
-        ),
-        CouponRule(
-            code="GOLD15",
-            title={"zh-TW": "金卡以上 85 折", "en": "15% off for Gold and VIP"},
-            kind="percent_off",
-            value=15,
-            valid_days=30,
-            eligibility=Eligibility(tiers=["gold", "vip"]),
-        ),
-        CouponRule(
-            code="COMEBACK100",
-            title={"zh-TW": "好久不見 NT$100 折價券", "en": "We miss you: NT$100 off"},
-            kind="amount_off",
-            value=100,
-            min_spend=300,
-            valid_days=14,
-            active=True,
-        ),
-    ]
+    from core import programme_defaults
+
+    return programme_defaults.coupons()
 
 
 def default_surveys() -> list[SurveyRule]:
-    return [
-        SurveyRule(
-            code="nps",
-            title={"zh-TW": "滿意度調查", "en": "How did we do?"},
-            reward_points=20,
-            questions=[
-                Question(
-                    key="recommend",
-                    kind="nps",
-                    required=True,
-                    text={
-                        "zh-TW": "您有多大可能向朋友推薦我們？(0–10)",
-                        "en": "How likely are you to recommend us to a friend? (0–10)",
-                    },
-                ),
-                Question(
-                    key="visit",
-                    kind="choice",
-                    text={"zh-TW": "您最常什麼時候來店？", "en": "When do you usually visit?"},
-                    choices=[
-                        {"zh-TW": "早上", "en": "Morning"},
-                        {"zh-TW": "中午", "en": "Noon"},
-                        {"zh-TW": "晚上", "en": "Evening"},
-                    ],
-                ),
-                Question(
-                    key="comment",
-                    kind="text",
-                    text={
-                        "zh-TW": "還有什麼想告訴我們的嗎？",
-                        "en": "Anything else you'd like to tell us?",
-                    },
-                ),
-            ],
-        ),
-    ]
+    from core import programme_defaults
+
+    return programme_defaults.surveys()
 
 
 def default_automations() -> list[Automation]:
-    return [
-        Automation(
-            code="welcome", kind="welcome", stage="interest", coupon="WELCOME50", period_days=3650
-        ),
-        Automation(
-            code="interest_nudge",
-            kind="interest_nudge",
-            stage="interest",
-            delay_days=3,
-            coupon="WELCOME50",
-            period_days=3650,
-        ),
-        Automation(
-            code="coupon_expiry",
-            kind="coupon_expiry_reminder",
-            stage="decision",
-            delay_days=3,
-            period_days=1,
-        ),
-        Automation(
-            code="thank_you",
-            kind="post_purchase",
-            stage="action",
-            delay_days=1,
-            survey="nps",
-            period_days=30,
-        ),
-        Automation(code="birthday", kind="birthday", stage="loyalty", period_days=365),
-        Automation(code="member_day", kind="member_day", stage="loyalty", period_days=28),
-        Automation(
-            code="win_back", kind="win_back", stage="loyalty", coupon="COMEBACK100", period_days=90
-        ),
-        Automation(
-            code="tier_warning", kind="tier_downgrade_warning", stage="loyalty", period_days=300
-        ),
-    ]
+    from core import programme_defaults
+
+    return programme_defaults.automations()

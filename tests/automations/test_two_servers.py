@@ -30,7 +30,8 @@ from bot.settings import Settings
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Delivery, LedgerEntry, Member
-from core.programme import Programme, load_programme
+from core.programme import Programme
+from core.programme_file import load_programme
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
 from tests.support.coupons import claim
