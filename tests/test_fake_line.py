@@ -1,4 +1,4 @@
-"""The fake LINE Messaging API against the real line-bot-sdk (split from test_fakes.py)."""
+"""The fake LINE Messaging API against the real line-bot-sdk 3."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fake platform servers work with the real SDKs: python-telegram-bot 22, line-bot-sdk 3."""
+"""The fake Telegram Bot API against the real python-telegram-bot 22; both fakes as processes."""
 
 from __future__ import annotations
 
