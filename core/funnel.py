@@ -85,7 +85,9 @@ def advance_stage(
         return []
     day = local_day(now, programme.zone)
     for stage in entered:
-        session.add(StageEntry(member_id=member.id, stage=stage, channel=channel, entered_at=now))
+        session.add(
+            StageEntry(member_id=member.id or 0, stage=stage, channel=channel, entered_at=now)
+        )
         increment(session, FunnelDaily, {"day": day, "stage": stage, "channel": channel}, "entered")
     note_stage_entries(
         session, member_id=member.id or 0, entered=entered, now=now, programme=programme

@@ -70,7 +70,7 @@ def credit(
     months = programme.expiry.months
     pending = pending_until is not None and pending_until > now
     entry = LedgerEntry(
-        member_id=member.id,
+        member_id=member.id or 0,
         amount=amount,
         kind=kind,
         source=source,
@@ -141,7 +141,7 @@ def debit(
         if left == 0:
             break
     entry = LedgerEntry(
-        member_id=member.id,
+        member_id=member.id or 0,
         amount=-amount,
         kind=kind,
         source=source,
@@ -197,7 +197,7 @@ def _expire(session: Session, *, member: Member, lots: list[LedgerEntry], now: d
         lot.pending = False
         session.add(
             LedgerEntry(
-                member_id=member.id,
+                member_id=member.id or 0,
                 amount=-amount,
                 kind="expire",
                 source="expiry",

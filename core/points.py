@@ -196,7 +196,7 @@ def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> Expiry
             select(LedgerEntry.member_id)
             .where(LedgerEntry.remaining > 0, col(LedgerEntry.expires_at) <= now)
             .distinct()
-            .order_by(LedgerEntry.member_id)
+            .order_by(col(LedgerEntry.member_id))
             .limit(limit)
         ).all()
         total = 0
@@ -227,7 +227,7 @@ def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) 
             select(LedgerEntry.member_id)
             .where(col(LedgerEntry.pending).is_(True), col(LedgerEntry.available_at) <= now)
             .distinct()
-            .order_by(LedgerEntry.member_id)
+            .order_by(col(LedgerEntry.member_id))
             .limit(limit)
         ).all()
         total = 0
@@ -275,8 +275,8 @@ def points_expiring(
             col(LedgerEntry.expires_at) <= horizon,
             col(Member.erased_at).is_(None),
         )
-        .group_by(LedgerEntry.member_id)
-        .order_by(LedgerEntry.member_id)
+        .group_by(col(LedgerEntry.member_id))
+        .order_by(col(LedgerEntry.member_id))
     )
     if member_id is not None:
         query = query.where(LedgerEntry.member_id == member_id)
