@@ -58,8 +58,9 @@ class FakeBotProcess:
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._process = spawn(workdir / "fake.log", "fake", "--port", str(self.port),
-                              "--token", TELEGRAM_TOKEN)  # fmt: skip
+        self._process = spawn(
+            workdir / "fake.log", "fake", "--port", str(self.port), "--token", TELEGRAM_TOKEN
+        )
         wait_for_http(self._process, f"{self.url}/_fake/sends?since=0", what="the fake Bot API")
         self._seen: list[Call] = []
 
@@ -69,15 +70,18 @@ class FakeBotProcess:
 
     def calls(self) -> list[Call]:
         """Every call so far (fetching only the new ones)."""
-        answer = httpx.get(f"{self.url}/_fake/sends", params={"since": len(self._seen)},
-                           timeout=60)  # fmt: skip
+        answer = httpx.get(f"{self.url}/_fake/sends", params={"since": len(self._seen)}, timeout=60)
         answer.raise_for_status()
-        self._seen += [Call(m, str(chat), at, status, text or "")
-                       for m, chat, at, status, text in answer.json()["calls"]]  # fmt: skip
+        self._seen += [
+            Call(m, str(chat), at, status, text or "")
+            for m, chat, at, status, text in answer.json()["calls"]
+        ]
         return self._seen
 
     def sends(self) -> list[Call]:
-        return [call for call in self.calls() if call.method == "sendMessage" and call.status == 200]
+        return [
+            call for call in self.calls() if call.method == "sendMessage" and call.status == 200
+        ]
 
     def wait_for_sends(self, count: int, *, stalled_after: float = 60.0) -> list[Call]:
         """Poll until `count` messages arrived, or none arrived for `stalled_after` seconds."""
@@ -106,8 +110,9 @@ def fake_bot(workdir: Path) -> Iterator[FakeBotProcess]:
 
 
 @contextmanager
-def loyalty_server(database_url: str, fake: FakeBotProcess, workdir: Path,
-                   **settings: str) -> Iterator[str]:  # fmt: skip
+def loyalty_server(
+    database_url: str, fake: FakeBotProcess, workdir: Path, **settings: str
+) -> Iterator[str]:
     """Our server on PostgreSQL, replying to the fake; yields its webhook URL. Web only
     (LOYALTY_SCHEDULER=false): the scheduler's catch-up housekeeping on becoming leader
     (scores, risk, reviews over every member) would otherwise share the measured seconds."""
@@ -120,8 +125,17 @@ def loyalty_server(database_url: str, fake: FakeBotProcess, workdir: Path,
         "LOYALTY_SCHEDULER": "false",
         **settings,
     }
-    process = spawn(workdir / "serve.log", "serve", "--port", str(port), "--telegram-rate",
-                    str(NO_LIMIT), "--per-chat-rate", str(NO_LIMIT), env=env)  # fmt: skip
+    process = spawn(
+        workdir / "serve.log",
+        "serve",
+        "--port",
+        str(port),
+        "--telegram-rate",
+        str(NO_LIMIT),
+        "--per-chat-rate",
+        str(NO_LIMIT),
+        env=env,
+    )
     try:
         wait_for_http(process, f"http://127.0.0.1:{port}/healthz", what="the loyalty server")
         yield f"http://127.0.0.1:{port}/webhooks/telegram"
@@ -133,8 +147,18 @@ def loyalty_server(database_url: str, fake: FakeBotProcess, workdir: Path,
 def ptb_echo(fake: FakeBotProcess, workdir: Path) -> Iterator[str]:
     """B1's baseline, a bare python-telegram-bot echo webhook; yields its webhook URL."""
     port = free_port()
-    process = spawn(workdir / "echo.log", "echo", "--port", str(port), "--token", TELEGRAM_TOKEN,
-                    "--secret", TELEGRAM_WEBHOOK_SECRET, "--api-url", f"{fake.url}/bot")  # fmt: skip
+    process = spawn(
+        workdir / "echo.log",
+        "echo",
+        "--port",
+        str(port),
+        "--token",
+        TELEGRAM_TOKEN,
+        "--secret",
+        TELEGRAM_WEBHOOK_SECRET,
+        "--api-url",
+        f"{fake.url}/bot",
+    )
     try:
         wait_for_http(process, f"http://127.0.0.1:{port}/healthz", what="the PTB echo webhook")
         yield f"http://127.0.0.1:{port}/webhook"
@@ -156,8 +180,9 @@ def spawn(log: Path, *args: str, env: dict[str, str] | None = None) -> subproces
         )
 
 
-def wait_for_http(process: subprocess.Popen[bytes], url: str, *, what: str,
-                  timeout: float = 60) -> None:  # fmt: skip
+def wait_for_http(
+    process: subprocess.Popen[bytes], url: str, *, what: str, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -183,15 +208,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # ---- load ---------------------------------------------------------------------------------
 
 
-def drive(url: str, bodies: Iterator[tuple[str, bytes]], *, concurrency: int,
-          seconds: float | None = None) -> list[Post]:  # fmt: skip
+def drive(
+    url: str, bodies: Iterator[tuple[str, bytes]], *, concurrency: int, seconds: float | None = None
+) -> list[Post]:
     """Post `(chat, body)` pairs from `concurrency` connections until the bodies run out or
     `seconds` pass; every post is recorded, failed ones with status 0."""
     return asyncio.run(_drive(url, bodies, concurrency, seconds))
 
 
-async def _drive(url: str, bodies: Iterator[tuple[str, bytes]], concurrency: int,
-                 seconds: float | None) -> list[Post]:  # fmt: skip
+async def _drive(
+    url: str, bodies: Iterator[tuple[str, bytes]], concurrency: int, seconds: float | None
+) -> list[Post]:
     stop_at = None if seconds is None else time.monotonic() + seconds
     posts: list[Post] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
