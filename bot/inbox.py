@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from bot.bootstrap import Services
 from bot.dialogs import Dialogs
@@ -79,10 +80,21 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["channel", "update_id"])
             .returning(self._table.c.id)
         )
-        with self.services.database.engine.begin() as connection:
-            inserted = len(connection.execute(statement).all())
+        try:
+            inserted = self._insert(statement)
+        except DBAPIError as error:
+            # A connection the database dropped (it restarted): the pool is renewed by
+            # now, and the insert is idempotent, so one more try before Telegram or LINE
+            # gets an error and has to redeliver.
+            if not error.connection_invalidated:
+                raise
+            inserted = self._insert(statement)
         self._wakeup.set()
         return inserted
+
+    def _insert(self, statement: sa.Executable) -> int:
+        with self.services.database.engine.begin() as connection:
+            return len(connection.execute(statement).all())
 
     def wake(self) -> None:
         self._wakeup.set()

@@ -37,7 +37,7 @@ def build_api_router(settings: Settings, *, limiter: RateLimiter | None = None) 
         prefix=PREFIX,
         route_class=ApiRoute,
         dependencies=[Depends(within_rate)],
-        responses=errors(401, 429),
+        responses=errors(401, 429, 503),
     )
     # Exports first: /members/export.csv must win over /members/{number}.
     for module in (exports, members, purchases, coupons, surveys, stats, campaigns):

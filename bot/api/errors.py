@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from core.errors import (
@@ -142,6 +143,18 @@ class ApiRoute(APIRoute):
                 code = "invalid_request" if status == 422 else "http_error"
                 headers = dict(exc.headers) if exc.headers else None
                 return error_response(status, code, str(exc.detail), headers=headers)
+            except DBAPIError as exc:
+                # A connection lost (database restarted, network cut): the pool is already
+                # dropped, so a retry gets a fresh connection. Anything else is a bug: 500.
+                if not exc.connection_invalidated:
+                    raise
+                return error_response(
+                    503,
+                    "database_unavailable",
+                    "the database connection was lost; retry shortly",
+                    {"retry_after": 1},
+                    {"Retry-After": "1"},
+                )
 
         return handle
 
@@ -157,6 +170,8 @@ DESCRIPTIONS = {
     "or a value breaks a rule (`invalid_input`, `member.consent_required`).",
     429: "Too many requests with this token; retry after `Retry-After` seconds "
     "(`rate_limited`). Each web process keeps its own count.",
+    503: "The database connection was lost, e.g. while the database restarted; nothing was "
+    "written, retry after `Retry-After` seconds (`database_unavailable`).",
 }
 EXAMPLES: dict[int, dict[str, Any]] = {
     401: {
@@ -189,6 +204,11 @@ EXAMPLES: dict[int, dict[str, Any]] = {
         "message": "too many requests; slow down",
         "params": {"retry_after": 1},
     },
+    503: {
+        "error": "database_unavailable",
+        "message": "the database connection was lost; retry shortly",
+        "params": {"retry_after": 1},
+    },
 }
 HEADERS: dict[int, dict[str, Any]] = {
     401: {
@@ -200,6 +220,12 @@ HEADERS: dict[int, dict[str, Any]] = {
     429: {
         "Retry-After": {
             "description": "Seconds to wait before the next request.",
+            "schema": {"type": "integer"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
             "schema": {"type": "integer"},
         }
     },

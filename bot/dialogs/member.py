@@ -121,8 +121,8 @@ def points(turn: Turn) -> Reply:
 
 
 def points_card(turn: Turn) -> Card:
-    member, t = turn.refresh_member(), turn.t
     with turn.services.database.reader() as session:
+        member = turn.refresh_member(session)
         expiring = points_expiring(
             session,
             now=turn.now,
@@ -130,6 +130,7 @@ def points_card(turn: Turn) -> Card:
             within_days=turn.programme.expiry.warning_days,
         )
         progress = tier_progress(session, member=member, now=turn.now, programme=turn.programme)
+    t = turn.t
     fields = [
         (t("points.member_number"), member.number),
         (t("points.tier"), t.pick(turn.programme.tiers.by_code(member.tier).name)),

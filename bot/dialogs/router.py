@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.bootstrap import Services
 from bot.dialogs import registry
 
@@ -39,7 +41,8 @@ class Dialogs:
         self.services = services
 
     def handle(self, incoming: Incoming) -> Outcome:
-        """Answer one incoming message. Never raises."""
+        """Answer one incoming message. Never raises, except when the database connection
+        was lost mid-turn (nothing of the turn is committed then): the inbox retries."""
         translator = Translator(
             self.services.programme.locale,
             timezone=self.services.programme.timezone,
@@ -59,21 +62,28 @@ class Dialogs:
             return Outcome(reply, turn.notices)
         except DomainError as error:
             return Outcome(error_reply(translator, error), turn.notices if turn else [])
+        except DBAPIError as error:
+            if error.connection_invalidated:  # the database went away: the caller retries
+                raise
+            log.exception("dialog failed for %s:%s", incoming.channel, incoming.user_id)
+            return Outcome(Reply.text(translator("error.unexpected")))
         except Exception:
             log.exception("dialog failed for %s:%s", incoming.channel, incoming.user_id)
             return Outcome(Reply.text(translator("error.unexpected")))
 
     def _turn(self, incoming: Incoming) -> Turn:
         services = self.services
-        member = self._member(incoming)
-        configured = set(services.settings.admins)
-        with services.database.reader() as session:
+        with services.database.reader() as session:  # one read transaction for both
+            member = member_by_identity(
+                session, channel=incoming.channel, platform_user_id=incoming.user_id
+            )
             admin = is_admin(
                 session,
                 channel=incoming.channel,
                 platform_user_id=incoming.user_id,
-                configured=configured,
+                configured=set(services.settings.admins),
             )
+        member = member or self._first_contact(incoming)
         translator = Translator(
             member.locale, timezone=member.timezone, currency=services.programme.currency
         )
@@ -86,26 +96,21 @@ class Dialogs:
             is_admin=admin,
         )
 
-    def _member(self, incoming: Incoming) -> Member:
-        """The sender's member record; a first contact creates it (awareness stage)."""
+    def _first_contact(self, incoming: Incoming) -> Member:
+        """A first contact creates the sender's member record (awareness stage)."""
         services = self.services
-        with services.database.reader() as session:
-            member = member_by_identity(
-                session, channel=incoming.channel, platform_user_id=incoming.user_id
+        with services.database.session() as session:
+            contact = register_contact(
+                session,
+                clock=services.clock,
+                programme=services.programme,
+                channel=incoming.channel,
+                platform_user_id=incoming.user_id,
+                display_name=incoming.display_name,
+                language=incoming.language,
             )
-        if member is None:
-            with services.database.session() as session:
-                contact = register_contact(
-                    session,
-                    clock=services.clock,
-                    programme=services.programme,
-                    channel=incoming.channel,
-                    platform_user_id=incoming.user_id,
-                    display_name=incoming.display_name,
-                    language=incoming.language,
-                )
-            with services.database.reader() as session:
-                member = session.get(Member, contact.member_id)
+        with services.database.reader() as session:
+            member = session.get(Member, contact.member_id)
         assert member is not None
         return member
 

@@ -54,8 +54,13 @@ class Turn:
     def translator_for(self, member: Member) -> Translator:
         return Translator(member.locale, timezone=member.timezone, currency=self.programme.currency)
 
-    def refresh_member(self) -> Member:
-        with self.services.database.reader() as session:
+    def refresh_member(self, session: Session | None = None) -> Member:
+        """The member as stored now (after this turn's writes), read in `session` when the
+        caller has one open, so a card costs one read transaction."""
+        if session is None:
+            with self.services.database.reader() as reader:
+                member = reader.get(Member, self.member_id)
+        else:
             member = session.get(Member, self.member_id)
         assert member is not None
         self.member = member
