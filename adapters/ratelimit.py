@@ -41,8 +41,14 @@ class ChatRateLimiter:
     """A global limit and a per-chat limit, e.g. Telegram's ~30 messages/s overall and
     1 message/s per chat. Per-chat buckets are kept for the most recent chats only."""
 
-    def __init__(self, global_rate: float, per_chat_rate: float, *, per_chat_burst: float = 1,
-                 max_chats: int = 10_000) -> None:
+    def __init__(
+        self,
+        global_rate: float,
+        per_chat_rate: float,
+        *,
+        per_chat_burst: float = 1,
+        max_chats: int = 10_000,
+    ) -> None:
         self.global_bucket = TokenBucket(global_rate)
         self.per_chat_rate = per_chat_rate
         self.per_chat_burst = per_chat_burst
