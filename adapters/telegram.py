@@ -119,13 +119,19 @@ class TelegramChannel:
 
     def split(self, body: bytes) -> list[InboundItem]:
         """One update per webhook body; an update we do not serve gives no item (it is
-        answered 200 and forgotten)."""
+        answered 200 and forgotten). A button tap is answered (answerCallbackQuery) in the
+        webhook's answer itself, as the Bot API allows: the spinner stops at once even when
+        the reply waits behind a flash sale's queue, where a callback query answered after
+        Telegram's short deadline would fail with "query is too old"."""
         data = decode(body)
         incoming = incoming_from(parse(data))
         if incoming is None:
             return []
-        item = InboundItem(str(data["update_id"]), data, user_key=f"telegram:{incoming.user_id}")
-        return [item]
+        answer = None
+        if incoming.kind == "button" and incoming.reply_token:
+            answer = {"method": "answerCallbackQuery", "callback_query_id": incoming.reply_token}
+        user_key = f"telegram:{incoming.user_id}"
+        return [InboundItem(str(data["update_id"]), data, user_key=user_key, answer=answer)]
 
     def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
         try:
@@ -144,22 +150,14 @@ class TelegramChannel:
         reply_token: str | None = None,
         retry_key: str | None = None,  # Telegram has no idempotency key for sends
     ) -> SendResult:
-        """Send the reply's messages in order; a reply token is the callback query that
-        caused it, answered first so the member's button stops spinning."""
-        if reply_token:
-            await self._answer_callback(reply_token)
+        """Send the reply's messages in order. The reply token (the callback query that
+        caused it) was already answered with the webhook's answer (see `split`)."""
         chat_id = _chat_id(address)
         for message in render(reply):
             result = await self._send_message(chat_id, message)
             if not result.ok:
                 return result
         return SendResult("sent")
-
-    async def _answer_callback(self, query_id: str) -> None:
-        try:
-            await self.bot.answer_callback_query(query_id)
-        except TelegramError as exc:  # expired, or already answered by an earlier attempt
-            log.info("answerCallbackQuery %s: %s", query_id, exc)
 
     async def _send_message(self, chat_id: int | str, message: TelegramMessage) -> SendResult:
         bot, limiter, chat = self.bot, self._limiter, str(chat_id)

@@ -27,6 +27,7 @@ from core.channels import BadUpdate, Channel
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1_000_000
+ACCEPTED_HEADER = "X-Loyalty-Accepted"  # how many updates of the body were new
 
 
 def create_app(
@@ -122,7 +123,11 @@ def _add_webhook(app: FastAPI, name: str, channels: dict[str, Channel]) -> None:
         inbox: Inbox = request.app.state.inbox
         accepted = await run_in_threadpool(inbox.accept, name, items)
         result = "duplicate" if items and not accepted else "accepted"
-        return JSONResponse({"ok": True, "accepted": accepted}), result
+        headers = {ACCEPTED_HEADER: str(accepted)}
+        answers = [item.answer for item in items if item.answer]
+        if len(answers) == 1:  # the platform makes this call for us (a redelivery too)
+            return JSONResponse(answers[0], headers=headers), result
+        return JSONResponse({"ok": True, "accepted": accepted}, headers=headers), result
 
     app.add_api_route(
         f"/webhooks/{name}",

@@ -23,6 +23,10 @@ class InboundItem:
     update_id: str
     payload: dict[str, Any]
     user_key: str | None = None  # who it is from, so one user's updates run in order
+    # A platform API call to make with the webhook's answer, at once and at no cost, while
+    # the update waits in the inbox (Telegram: answerCallbackQuery, so a tapped button
+    # stops spinning before its reply, whatever the queue).
+    answer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

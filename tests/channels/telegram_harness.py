@@ -27,7 +27,7 @@ from core.programme import Programme
 from tests.fakes._telegram_html import html_to_text
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
-from tests.fakes.webhooks import TelegramUpdates, telegram_headers
+from tests.fakes.webhooks import TelegramUpdates, telegram_headers, telegram_performs
 from tests.support.server import serving
 
 T = TypeVar("T")
@@ -67,7 +67,10 @@ class TelegramApp:
     def post(self, update: Any, *, secret: str | None = TELEGRAM_WEBHOOK_SECRET) -> httpx.Response:
         """Post an update (JSON-able, or raw bytes) the way Telegram does."""
         body = update if isinstance(update, bytes) else json.dumps(update).encode()
-        return self.client.post(WEBHOOK, content=body, headers=telegram_headers(secret))
+        response = self.client.post(WEBHOOK, content=body, headers=telegram_headers(secret))
+        if response.status_code == 200:
+            telegram_performs(response.content, f"{self.fake.url}/bot{TELEGRAM_TOKEN}")
+        return response
 
     def deliver(self, update: Any) -> httpx.Response:
         response = self.post(update)

@@ -99,6 +99,35 @@ def test_start_asks_for_consent_with_buttons_a_tap_joins_and_points_shows_the_ca
     assert joined_member.display_name == "Mei <3 & Co"
 
 
+def test_a_tap_is_answered_in_the_webhook_answer_and_a_message_is_not(
+    telegram_app: TelegramApp, telegram_updates: TelegramUpdates
+) -> None:
+    """The callback answer rides on the webhook's answer, so the button stops spinning
+    before the reply is even handled; a message's answer asks Telegram for nothing."""
+    app = telegram_app
+    mei = telegram_updates.user(MEI, language_code="en")
+    start = app.client.post(
+        "/webhooks/telegram",
+        json=telegram_updates.command(mei, "start"),
+        headers=telegram_headers(TELEGRAM_WEBHOOK_SECRET),
+    )
+    assert start.json() == {"ok": True, "accepted": 1}
+    app.wait_texts(MEI, 1)
+    tap = telegram_updates.callback_query(mei, app.callback_data(MEI, "agree"))
+    answer = app.client.post(
+        "/webhooks/telegram", json=tap, headers=telegram_headers(TELEGRAM_WEBHOOK_SECRET)
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": tap["callback_query"]["id"],
+    }
+    assert answer.headers["X-Loyalty-Accepted"] == "1"
+    app.wait_texts(MEI, 2)
+    app.settled()
+    assert app.fake.calls("answerCallbackQuery") == []  # no second answer from the inbox
+
+
 def test_a_deep_link_start_carries_the_invite_code_into_the_sign_up(
     telegram_app: TelegramApp, telegram_updates: TelegramUpdates
 ) -> None:
@@ -227,12 +256,17 @@ def test_a_coupon_claim_tap_delivered_ten_times_at_once_grants_one_coupon(
     claim = telegram_updates.callback_query(mei, app.callback_data(MEI, "claim"))
     headers = telegram_headers(TELEGRAM_WEBHOOK_SECRET)
 
-    def post(_: int) -> int:
+    def post(_: int) -> httpx.Response:
         with httpx.Client(base_url=app.url, timeout=10) as client:
-            return client.post("/webhooks/telegram", json=claim, headers=headers).status_code
+            return client.post("/webhooks/telegram", json=claim, headers=headers)
 
     with ThreadPoolExecutor(10) as pool:
-        assert list(pool.map(post, range(10))) == [200] * 10
+        answers = list(pool.map(post, range(10)))
+    # Each delivery is answered with the callback answer for Telegram to make; one was new.
+    assert [answer.status_code for answer in answers] == [200] * 10
+    call = {"method": "answerCallbackQuery", "callback_query_id": claim["callback_query"]["id"]}
+    assert all(answer.json() == call for answer in answers)
+    assert sorted(answer.headers["X-Loyalty-Accepted"] for answer in answers) == ["0"] * 9 + ["1"]
 
     app.wait_texts(MEI, 4)
     app.settled()
@@ -245,8 +279,9 @@ def test_a_coupon_claim_tap_delivered_ten_times_at_once_grants_one_coupon(
         == 1
     )
     assert len(app.fake.texts_to(MEI)) == 4
+    # The server made no callback answer of its own (Telegram makes the one it was given).
     answered = [c.params["callback_query_id"] for c in app.fake.calls("answerCallbackQuery")]
-    assert answered.count(claim["callback_query"]["id"]) == 1
+    assert claim["callback_query"]["id"] not in answered
 
 
 # ---- acceptance 4: rate limits and blocking --------------------------------------------------
