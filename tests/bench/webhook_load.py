@@ -209,15 +209,26 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def drive(
-    url: str, bodies: Iterator[tuple[str, bytes]], *, concurrency: int, seconds: float | None = None
+    url: str,
+    bodies: Iterator[tuple[str, bytes]],
+    *,
+    concurrency: int,
+    seconds: float | None = None,
+    bot_api: str | None = None,
 ) -> list[Post]:
     """Post `(chat, body)` pairs from `concurrency` connections until the bodies run out or
-    `seconds` pass; every post is recorded, failed ones with status 0."""
-    return asyncio.run(_drive(url, bodies, concurrency, seconds))
+    `seconds` pass; every post is recorded, failed ones with status 0. With `bot_api` (the
+    fake's `…/bot<token>` URL), a webhook answer that is a Bot API call (`{"method": …}`)
+    is made there, as Telegram makes it."""
+    return asyncio.run(_drive(url, bodies, concurrency, seconds, bot_api))
 
 
 async def _drive(
-    url: str, bodies: Iterator[tuple[str, bytes]], concurrency: int, seconds: float | None
+    url: str,
+    bodies: Iterator[tuple[str, bytes]],
+    concurrency: int,
+    seconds: float | None,
+    bot_api: str | None,
 ) -> list[Post]:
     stop_at = None if seconds is None else time.monotonic() + seconds
     posts: list[Post] = []
@@ -228,15 +239,26 @@ async def _drive(
             for chat, body in bodies:  # one iterator shared by all: each body is posted once
                 sent_at, started = time.time(), time.perf_counter()
                 try:
-                    status = (await client.post(url, content=body)).status_code
+                    answer = await client.post(url, content=body)
+                    status = answer.status_code
                 except httpx.HTTPError:
                     status = 0
                 posts.append(Post(chat, sent_at, time.perf_counter() - started, status))
+                if status == 200 and bot_api is not None:
+                    await perform(client, answer, bot_api)
                 if stop_at is not None and time.monotonic() >= stop_at:
                     return
 
         await asyncio.gather(*(connection() for _ in range(concurrency)))
     return posts
+
+
+async def perform(client: httpx.AsyncClient, answer: httpx.Response, bot_api: str) -> None:
+    """What Telegram does with a webhook answer that is a Bot API call: makes it."""
+    call = answer.json()
+    if isinstance(call, dict) and isinstance(call.get("method"), str):
+        method = call.pop("method")
+        await client.post(f"{bot_api}/{method}", json=call)
 
 
 def fake_capacity(fake: FakeBotProcess, *, concurrency: int, seconds: float = 3.0) -> float:
