@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check core adapters bot tests
-	$(BIN)/mypy core
+	$(BIN)/mypy core adapters
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

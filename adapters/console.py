@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from core.messages import Button, Incoming, Reply, parse_command
 
@@ -25,7 +26,7 @@ class ConsoleChannel:
     def incoming(self, line: str) -> Incoming:
         text = line.rstrip("\r\n")
         stripped = text.strip()
-        base = {
+        base: dict[str, Any] = {
             "channel": self.channel,
             "user_id": self.user_id,
             "display_name": self.display_name,
