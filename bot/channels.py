@@ -5,9 +5,15 @@ from __future__ import annotations
 from bot.settings import Settings
 from core.channels import Channel
 
+TELEGRAM_GLOBAL_RATE = 30.0  # messages a second a bot may send in all (Telegram's FAQ)
+TELEGRAM_PER_CHAT_RATE = 1.0  # and to one chat
+
 
 def build_channels(
-    settings: Settings, *, telegram_rate: float = 30.0, telegram_per_chat_rate: float = 1.0
+    settings: Settings,
+    *,
+    telegram_rate: float = TELEGRAM_GLOBAL_RATE,
+    telegram_per_chat_rate: float = TELEGRAM_PER_CHAT_RATE,
 ) -> dict[str, Channel]:
     """Telegram when TELEGRAM_BOT_TOKEN is set; LINE when its secret and token are set.
     SDK clients are created later, in `start()`, inside the app's lifespan. Telegram's send

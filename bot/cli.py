@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -56,16 +57,45 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes on this port (PostgreSQL only). Each handles webhooks and "
+            "drains the inbox and the outbox; one of them runs the scheduler; Telegram's "
+            "global send limit is shared out between them.",
+        ),
+    ] = 1,
 ) -> None:
     """Migrate if needed, then run the web app (webhooks, admin API) and the scheduler."""
     import uvicorn
 
     from bot.bootstrap import bootstrap
-    from bot.web import create_app
+    from bot.web import WORKERS_ENV, create_app
 
     services = configured(lambda: bootstrap(migrate=True))
-    app = create_app(services, scheduler=services.settings.scheduler_enabled)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers == 1:
+        app = create_app(services, scheduler=services.settings.scheduler_enabled)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    dialect = services.database.dialect
+    services.close()
+    if dialect != "postgresql":
+        err.print(
+            f"[red]--workers {workers}[/red] needs PostgreSQL (LOYALTY_DATABASE_URL): "
+            f"a {dialect} database is served by one process.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    os.environ[WORKERS_ENV] = str(workers)  # read by each worker process's app factory
+    uvicorn.run(
+        "bot.web:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @app.command()

@@ -32,9 +32,11 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
-def start_serve(cwd: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_serve(
+    cwd: Path, port: int, env: dict[str, str], *options: str
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [LOYALTY, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [LOYALTY, "serve", "--host", "127.0.0.1", "--port", str(port), *options],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
