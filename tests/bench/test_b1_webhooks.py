@@ -52,6 +52,7 @@ from tests.support.databases import truncate_all
 MEMBERS = int(os.environ.get("LOYALTY_B1_MEMBERS", "20000"))
 SECONDS = float(os.environ.get("LOYALTY_B1_SECONDS", "20"))
 CONCURRENCY = int(os.environ.get("LOYALTY_B1_CONCURRENCY", "32"))
+WORKERS = int(os.environ.get("LOYALTY_B1_WORKERS", "1"))  # server processes
 WARM_UP_SECONDS = 2.0
 
 
@@ -128,12 +129,13 @@ def test_b1_telegram_webhooks_end_to_end(request: pytest.FixtureRequest, tmp_pat
     bot_id = int(TELEGRAM_TOKEN.split(":")[0])
     print(
         f"\nB1 Telegram /points webhooks on PostgreSQL: {MEMBERS:,} members, {CONCURRENCY} "
-        f"connections, {SECONDS:g} s after a {WARM_UP_SECONDS:g} s warm-up; {load_average()}",
+        f"connections, {WORKERS} server process(es), {SECONDS:g} s after a "
+        f"{WARM_UP_SECONDS:g} s warm-up; {load_average()}",
         flush=True,
     )
     with fake_bot(tmp_path) as fake:
         capacity = fake_capacity(fake, concurrency=CONCURRENCY)
-        with loyalty_server(url, fake, tmp_path) as webhook:
+        with loyalty_server(url, fake, tmp_path, workers=WORKERS) as webhook:
             ours = measure(webhook, fake, updates(user_ids, TelegramUpdates(bot_id=bot_id)))
         print(ours.line("ours"), flush=True)
         with ptb_echo(fake, tmp_path) as webhook:

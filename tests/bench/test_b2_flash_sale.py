@@ -71,6 +71,7 @@ from tests.support.databases import truncate_all
 MEMBERS = int(os.environ.get("LOYALTY_B2_MEMBERS", "10000"))
 STOCK = int(os.environ.get("LOYALTY_B2_STOCK", "500"))
 CONCURRENCY = int(os.environ.get("LOYALTY_B2_CONCURRENCY", "32"))
+WORKERS = int(os.environ.get("LOYALTY_B2_WORKERS", "1"))  # server processes
 WARM_UP_SECONDS = 2.0
 WARM_UP_MEMBERS = 500  # numbered after the buyers: they look, they do not claim
 COUPON = "FLASH100"
@@ -259,13 +260,14 @@ def test_b2_flash_sale_over_telegram_webhooks(
     watcher_ids = [int(person.user_id) for person in watchers]
     print(
         f"\nB2 flash sale over Telegram webhooks on PostgreSQL: {MEMBERS:,} members tap "
-        f"{data!r} once, stock {STOCK:,}, {CONCURRENCY} connections, after a "
+        f"{data!r} once, stock {STOCK:,}, {CONCURRENCY} connections, {WORKERS} server "
+        f"process(es), after a "
         f"{WARM_UP_SECONDS:g} s warm-up of /coupons; {load_average()}",
         flush=True,
     )
     with fake_bot(tmp_path) as fake:
         capacity = fake_capacity(fake, concurrency=CONCURRENCY)
-        with loyalty_server(url, fake, tmp_path) as webhook:
+        with loyalty_server(url, fake, tmp_path, workers=WORKERS) as webhook:
             ours = run_sale(webhook, fake, lookers(watcher_ids, builder), bodies)
         print(ours.line("ours"), flush=True)
         with ptb_echo(fake, tmp_path) as webhook:

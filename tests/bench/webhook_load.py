@@ -111,7 +111,7 @@ def fake_bot(workdir: Path) -> Iterator[FakeBotProcess]:
 
 @contextmanager
 def loyalty_server(
-    database_url: str, fake: FakeBotProcess, workdir: Path, **settings: str
+    database_url: str, fake: FakeBotProcess, workdir: Path, *, workers: int = 1, **settings: str
 ) -> Iterator[str]:
     """Our server on PostgreSQL, replying to the fake; yields its webhook URL. Web only
     (LOYALTY_SCHEDULER=false): the scheduler's catch-up housekeeping on becoming leader
@@ -134,6 +134,8 @@ def loyalty_server(
         str(NO_LIMIT),
         "--per-chat-rate",
         str(NO_LIMIT),
+        "--workers",
+        str(workers),
         env=env,
     )
     try:

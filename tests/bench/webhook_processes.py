@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,8 @@ from fastapi.responses import JSONResponse
 from tests.fakes._http import Request, Response, run_cli
 from tests.fakes.telegram import FakeTelegramBotAPI
 from tests.fakes.webhooks import TELEGRAM_SECRET_HEADER
+
+RATES_ENV = "LOYALTY_BENCH_SEND_RATES"  # global,per-chat: for the server processes
 
 
 class FollowedBotAPI(FakeTelegramBotAPI):
@@ -63,26 +66,42 @@ def fake(argv: list[str]) -> None:
 
 
 def serve(argv: list[str]) -> None:
-    """`loyalty serve` with higher Telegram send limits; settings from the environment."""
+    """`loyalty serve` with higher Telegram send limits; settings from the environment.
+    With `--workers N`, N processes on the port as `loyalty serve --workers N` runs them."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--telegram-rate", type=float, required=True)
     parser.add_argument("--per-chat-rate", type=float, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     options = parser.parse_args(argv)
     import uvicorn
 
     from bot.bootstrap import bootstrap
+
+    bootstrap(migrate=True).close()
+    os.environ[RATES_ENV] = f"{options.telegram_rate},{options.per_chat_rate}"
+    uvicorn.run(
+        "tests.bench.webhook_processes:served_app",
+        factory=True,
+        workers=options.workers,
+        host="127.0.0.1",
+        port=options.port,
+        log_level="info",
+    )
+
+
+def served_app() -> FastAPI:
+    """One server process: `bot.web.worker_app` with the bench's send limits."""
+    from bot.bootstrap import bootstrap
     from bot.channels import build_channels
     from bot.web import create_app
 
-    services = bootstrap(migrate=True)
+    services = bootstrap()
+    rate, per_chat = (float(value) for value in os.environ[RATES_ENV].split(","))
     channels = build_channels(
-        services.settings,
-        telegram_rate=options.telegram_rate,
-        telegram_per_chat_rate=options.per_chat_rate,
+        services.settings, telegram_rate=rate, telegram_per_chat_rate=per_chat
     )
-    app = create_app(services, channels, scheduler=services.settings.scheduler_enabled)
-    uvicorn.run(app, host="127.0.0.1", port=options.port, log_level="info")
+    return create_app(services, channels, scheduler=services.settings.scheduler_enabled)
 
 
 def echo(argv: list[str]) -> None:
