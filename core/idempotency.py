@@ -8,7 +8,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -51,24 +53,44 @@ def run_once(
     print_ = fingerprint(operation, request)
 
     def attempt() -> R:
-        existing = session.get(IdempotencyRecord, key)
-        if existing is not None:
+        if not _claim(session, key, operation, print_, now):
+            existing = session.get(IdempotencyRecord, key, populate_existing=True)
+            # The conflicting row is committed (PostgreSQL waited for it; read committed
+            # shows it to this next statement), and records are never deleted.
+            assert existing is not None
+            first = (existing.fingerprint, existing.operation, existing.result)
             session.rollback()
-            if existing.fingerprint != print_ or existing.operation != operation:
+            if first[:2] != (print_, operation):
                 raise IdempotencyConflict(
                     "this idempotency key was used for a different request", key=key
                 )
-            return result_type.model_validate(existing.result)
-        record = IdempotencyRecord(
-            key=key, operation=operation, fingerprint=print_, result={}, created_at=now
-        )
-        session.add(record)
-        session.flush()
+            return result_type.model_validate(first[2])
         result = work()
-        record.result = result.model_dump(mode="json")
+        session.execute(
+            sa.update(_TABLE)
+            .where(_TABLE.c.key == key)
+            .values(result=result.model_dump(mode="json"))
+        )
         return _commit(session, result)
 
     return _retrying(session, attempt)
+
+
+_TABLE: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+
+
+def _claim(session: Session, key: str, operation: str, print_: str, now: datetime) -> bool:
+    """Insert the key's record (empty result) unless it exists: one statement, True when
+    ours. On PostgreSQL a concurrent claim of the same key waits for the other transaction,
+    then finds its row (committed) or takes the key (rolled back)."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE)
+    statement = (
+        insert.values(key=key, operation=operation, fingerprint=print_, result={}, created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_TABLE.c.key)
+    )
+    return session.execute(statement).first() is not None
 
 
 def _commit(session: Session, result: R) -> R:

@@ -40,7 +40,8 @@ def commit(session: Session) -> None:
 
 
 def apply_increments(session: Session) -> None:
-    """One upsert per counter row (all its columns together), rows in a fixed order."""
+    """Upsert the counter rows in a fixed order (table, then key), all of a row's columns
+    together; consecutive rows of one table with the same columns share one statement."""
     pending: dict[tuple[Any, ...], int] = session.info.pop(_PENDING, {})
     models: dict[str, type[SQLModel]] = session.info.pop("increment_models", {})
     rows: dict[tuple[str, tuple[Any, ...]], dict[str, int]] = defaultdict(dict)
@@ -48,12 +49,19 @@ def apply_increments(session: Session) -> None:
         if by != 0:
             rows[(table_name, key_items)][column] = by
     dialect = session.get_bind().dialect.name
+    runs: list[tuple[str, tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]] = []
     for (table_name, key_items), columns in sorted(rows.items(), key=_order):
+        keys, names = tuple(name for name, _ in key_items), tuple(sorted(columns))
+        if runs and runs[-1][:3] == (table_name, keys, names):
+            runs[-1][3].append(dict(key_items) | columns)
+        else:
+            runs.append((table_name, keys, names, [dict(key_items) | columns]))
+    for table_name, keys, names, values in runs:
         table: sa.Table = models[table_name].__table__  # type: ignore[attr-defined]
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        statement = insert.values(**(dict(key_items) | columns)).on_conflict_do_update(
-            index_elements=[name for name, _ in key_items],
-            set_={column: table.c[column] + insert.excluded[column] for column in columns},
+        statement = insert.values(values).on_conflict_do_update(
+            index_elements=list(keys),
+            set_={column: table.c[column] + insert.excluded[column] for column in names},
         )
         session.execute(statement)
 
