@@ -29,6 +29,11 @@ from core.models import InboundUpdate
 
 log = logging.getLogger(__name__)
 
+# A transaction-level advisory lock per database and schema, released at commit.
+CLAIM_LOCK = sa.text(
+    "SELECT pg_advisory_xact_lock(hashtextextended("
+    "'loyalty-inbox-claim:' || current_database() || ':' || current_schema(), 0))"
+)
 STALE_CLAIM = timedelta(minutes=2)  # a claim older than this belonged to a dead worker
 MAX_ATTEMPTS = 5
 
@@ -118,7 +123,7 @@ class Inbox:
                 pass
 
     async def process_once(self) -> int:
-        rows = await asyncio.to_thread(self._claim)
+        rows = await asyncio.to_thread(self.claim)
         if not rows:
             return 0
         by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -127,7 +132,7 @@ class Inbox:
         await asyncio.gather(*(self._handle_in_order(group) for group in by_user.values()))
         return len(rows)
 
-    def _claim(self) -> list[dict[str, Any]]:
+    def claim(self) -> list[dict[str, Any]]:
         """Claim a batch: received updates, and updates a dead worker left half-done.
         An update waits while an earlier one of the same user is being handled."""
         table = self._table
@@ -162,6 +167,11 @@ class Inbox:
             )
         )
         with self.services.database.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # One claim at a time across processes (`serve --workers`, several hosts):
+                # a claim must see the rows the previous one took, or two processes could
+                # take two updates of one member at once and answer them out of order.
+                connection.execute(CLAIM_LOCK)
             rows = [dict(row._mapping) for row in connection.execute(statement)]
         return sorted(rows, key=lambda row: row["id"])
 
