@@ -62,12 +62,9 @@ class Dialogs:
             return Outcome(reply, turn.notices)
         except DomainError as error:
             return Outcome(error_reply(translator, error), turn.notices if turn else [])
-        except DBAPIError as error:
-            if error.connection_invalidated:  # the database went away: the caller retries
-                raise
-            log.exception("dialog failed for %s:%s", incoming.channel, incoming.user_id)
-            return Outcome(Reply.text(translator("error.unexpected")))
-        except Exception:
+        except Exception as error:
+            if isinstance(error, DBAPIError) and error.connection_invalidated:
+                raise  # the database went away mid-turn: the inbox retries the update
             log.exception("dialog failed for %s:%s", incoming.channel, incoming.user_id)
             return Outcome(Reply.text(translator("error.unexpected")))
 
