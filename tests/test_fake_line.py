@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dtm
 import json
 import uuid
 from collections import Counter
-from collections.abc import Coroutine
-from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 import pytest
-import telegram
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
@@ -44,52 +39,25 @@ from linebot.v3.webhooks import (
     TextMessageContent,
     UnfollowEvent,
 )
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 import tests.fakes.fixtures as fake_fixtures
 from tests.fakes import (
     FakeLineAPI,
-    FakeTelegramBotAPI,
     LineEvents,
     line_signature,
     redelivered,
 )
-from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET, TELEGRAM_TOKEN
+from tests.fakes.clients import line_api, run, text
+from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET
 
 fake_telegram = fake_fixtures.fake_telegram
 fake_line = fake_fixtures.fake_line
 line_events = fake_fixtures.line_events
 telegram_updates = fake_fixtures.telegram_updates
 
-T = TypeVar("T")
-ROOT = Path(__file__).parent.parent
-KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Claim", callback_data="claim:42")]])
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(asyncio.wait_for(coroutine, timeout=30))
-
-
-def bot_for(fake: FakeTelegramBotAPI, token: str = TELEGRAM_TOKEN) -> telegram.Bot:
-    return telegram.Bot(token, base_url=f"{fake.url}/bot")
-
-
-# PTB 22.2+ warns that RetryAfter.retry_after will become a timedelta; we accept both.
-ignore_ptb_timedelta_warning = pytest.mark.filterwarnings(
-    "ignore::telegram.warnings.PTBDeprecationWarning"
-)
-
 
 def seconds(value: int | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
-
-
-def line_api(fake: FakeLineAPI) -> ApiClient:
-    return ApiClient(Configuration(host=fake.url, access_token=LINE_ACCESS_TOKEN))
-
-
-def text(value: str) -> TextMessage:
-    return TextMessage(text=value)
 
 
 # ---- LINE -------------------------------------------------------------------------------

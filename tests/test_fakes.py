@@ -2,67 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dtm
 import subprocess
 import sys
 import threading
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 import pytest
 import telegram
-from linebot.v3.messaging import (
-    ApiClient,
-    Configuration,
-    TextMessage,
-)
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 import tests.fakes.fixtures as fake_fixtures
 from tests.fakes import (
-    FakeLineAPI,
     FakeTelegramBotAPI,
     TelegramUpdates,
 )
-from tests.fakes.fixtures import LINE_ACCESS_TOKEN, TELEGRAM_TOKEN
+from tests.fakes.clients import bot_for, ignore_ptb_timedelta_warning, run
+from tests.fakes.fixtures import TELEGRAM_TOKEN
 
 fake_telegram = fake_fixtures.fake_telegram
 fake_line = fake_fixtures.fake_line
 line_events = fake_fixtures.line_events
 telegram_updates = fake_fixtures.telegram_updates
 
-T = TypeVar("T")
 ROOT = Path(__file__).parent.parent
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Claim", callback_data="claim:42")]])
 
 
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(asyncio.wait_for(coroutine, timeout=30))
-
-
-def bot_for(fake: FakeTelegramBotAPI, token: str = TELEGRAM_TOKEN) -> telegram.Bot:
-    return telegram.Bot(token, base_url=f"{fake.url}/bot")
-
-
-# PTB 22.2+ warns that RetryAfter.retry_after will become a timedelta; we accept both.
-ignore_ptb_timedelta_warning = pytest.mark.filterwarnings(
-    "ignore::telegram.warnings.PTBDeprecationWarning"
-)
-
-
 def seconds(value: int | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
-
-
-def line_api(fake: FakeLineAPI) -> ApiClient:
-    return ApiClient(Configuration(host=fake.url, access_token=LINE_ACCESS_TOKEN))
-
-
-def text(value: str) -> TextMessage:
-    return TextMessage(text=value)
 
 
 # ---- Telegram ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import pytest
 from core.db import Database
 from tests.bench.webhook_load import (
     FakeBotProcess,
-    Post,
+    Posted,
     drive,
     fake_bot,
     fake_capacity,
@@ -57,29 +57,12 @@ WARM_UP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(Posted):
     """What one webhook server did with the load."""
 
-    posts: list[Post]
     latencies: list[float]  # post to reply at the fake, one per answered update
     strays: int  # replies the fake received that answer no post
     last_reply: float  # time.time() of the last reply at the fake
-
-    @property
-    def accepted(self) -> list[Post]:
-        return [post for post in self.posts if post.status == 200]
-
-    @property
-    def statuses(self) -> Counter[int]:
-        return Counter(post.status for post in self.posts)
-
-    @property
-    def started(self) -> float:
-        return min(post.sent_at for post in self.posts)
-
-    def accept_rate(self) -> float:
-        ended = max(post.sent_at + post.answered_in for post in self.posts)
-        return len(self.accepted) / (ended - self.started)
 
     def reply_rate(self) -> float:
         """Replies a second from the first post to the last reply."""

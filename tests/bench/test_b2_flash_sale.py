@@ -53,6 +53,7 @@ from tests.bench.webhook_load import (
     Call,
     FakeBotProcess,
     Post,
+    Posted,
     drive,
     fake_bot,
     fake_capacity,
@@ -78,34 +79,17 @@ COUPON = "FLASH100"
 
 
 @dataclass(frozen=True)
-class Sale:
+class Sale(Posted):
     """What one webhook server did with the taps."""
 
-    posts: list[Post]
     messages: list[Call]  # sendMessage calls the fake answered 200
     callback_answers: int  # answerCallbackQuery calls the fake answered 200
     latencies: list[float]  # tap to the member's message at the fake
     strays: int  # messages that answer no tap
 
     @property
-    def statuses(self) -> Counter[int]:
-        return Counter(post.status for post in self.posts)
-
-    @property
-    def accepted(self) -> list[Post]:
-        return [post for post in self.posts if post.status == 200]
-
-    @property
-    def started(self) -> float:
-        return min(post.sent_at for post in self.posts)
-
-    @property
     def last_reply(self) -> float:
         return max(message.at for message in self.messages)
-
-    def accept_rate(self) -> float:
-        ended = max(post.sent_at + post.answered_in for post in self.posts)
-        return len(self.accepted) / (ended - self.started)
 
     def reply_rate(self) -> float:
         """Members answered a second, from the first tap to the last reply."""

@@ -6,10 +6,11 @@ member's ledger invariants (0 violations). Figures only: nothing is asserted on 
 
 Clients are processes, each with its own connection, as 16 POS terminals or server
 processes would be (LOYALTY_BENCH_B5_WORKERS=threads runs them as threads of one process
-instead, where the GIL keeps all their Python on one core: about 60 % of the rate). Each client loops over random members of a shared pool (regulars with two past
-purchases and a lot of 500 points each): 55 % earn (a purchase with its own order id),
-40 % spend (1–30 points; refused when the member has too few, which is a completed use
-case too), 5 % replay a request already made (same key: no second effect).
+instead, where the GIL keeps all their Python on one core: about 60 % of the rate).
+Each client loops over random members of a shared pool (regulars with two past purchases
+and a lot of 500 points each): 55 % earn (a purchase with its own order id), 40 % spend
+(1–30 points; refused when the member has too few, which is a completed use case too),
+5 % replay a request already made (same key: no second effect).
 LOYALTY_BENCH_B5_SECONDS (default 20) and LOYALTY_BENCH_B5_MEMBERS (default 1000) tune it.
 """
 

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +39,29 @@ class Post:
     sent_at: float
     answered_in: float
     status: int
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The webhook posts of one run, and what they say of the server's accepting."""
+
+    posts: list[Post]
+
+    @property
+    def accepted(self) -> list[Post]:
+        return [post for post in self.posts if post.status == 200]
+
+    @property
+    def statuses(self) -> Counter[int]:
+        return Counter(post.status for post in self.posts)
+
+    @property
+    def started(self) -> float:
+        return min(post.sent_at for post in self.posts)
+
+    def accept_rate(self) -> float:
+        ended = max(post.sent_at + post.answered_in for post in self.posts)
+        return len(self.accepted) / (ended - self.started)
 
 
 @dataclass(frozen=True)
