@@ -25,7 +25,7 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from core.channels import BadUpdate, InboundItem
+from core.channels import BadUpdate, InboundItem, user_key
 from core.messages import Incoming, parse_command
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def _user_key(event: dict[str, Any]) -> str | None:
     if isinstance(source, dict):
         user_id = source.get("userId")
         if isinstance(user_id, str) and 0 < len(user_id) <= 150:
-            return f"line:{user_id}"
+            return user_key("line", user_id)
     return None
 
 

@@ -31,7 +31,7 @@ from telegram.error import (
 from adapters.ratelimit import ChatRateLimiter
 from adapters.telegram_render import Keyboard, TelegramMessage, render
 from adapters.telegram_updates import SERVED_KINDS, decode, incoming_from, parse
-from core.channels import BadUpdate, InboundItem, SendResult
+from core.channels import BadUpdate, InboundItem, SendResult, user_key
 from core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ class TelegramChannel:
         answer = None
         if incoming.kind == "button" and incoming.reply_token:
             answer = {"method": "answerCallbackQuery", "callback_query_id": incoming.reply_token}
-        user_key = f"telegram:{incoming.user_id}"
-        return [InboundItem(str(data["update_id"]), data, user_key=user_key, answer=answer)]
+        key = user_key("telegram", incoming.user_id)
+        return [InboundItem(str(data["update_id"]), data, user_key=key, answer=answer)]
 
     def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
         try:

@@ -206,6 +206,9 @@ class Inbox:
         self.services.metrics.update_handled(row["channel"], outcome, time.perf_counter() - started)
 
     def _finish(self, row: dict[str, Any], error: str | None) -> None:
+        """Record the outcome. A handled update keeps only its ids, enough to ignore a
+        redelivery: what the member wrote and who they are is not kept past its turn. A
+        failed one keeps its body for a look (erasing the member blanks it too)."""
         table = self._table
         retry = error is not None and row["attempts"] < MAX_ATTEMPTS
         values: dict[str, Any] = {
@@ -213,6 +216,8 @@ class Inbox:
             "error": error,
             "processed_at": self.services.clock.now(),
         }
+        if error is None:
+            values |= {"payload": {}, "user_key": None}
         with self.services.database.engine.begin() as connection:
             connection.execute(sa.update(table).where(table.c.id == row["id"]).values(**values))
 

@@ -16,6 +16,11 @@ class BadUpdate(Exception):
     """A webhook body that is not what the platform sends (not JSON, wrong shape)."""
 
 
+def user_key(channel: str, user_id: str | int) -> str:
+    """The inbox's key for one chat user's updates: `telegram:42`, `line:U…`."""
+    return f"{channel}:{user_id}"
+
+
 @dataclass(frozen=True)
 class InboundItem:
     """One update or event from a webhook body, with the platform's id for it."""

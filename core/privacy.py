@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from core.admin import audit
+from core.channels import user_key
 from core.clock import Clock
 from core.funnel import log_event
 from core.idempotency import run_once
@@ -24,6 +25,7 @@ from core.models import (
     ChannelIdentity,
     ChatState,
     Event,
+    InboundUpdate,
     LedgerEntry,
     Member,
     MemberScore,
@@ -106,6 +108,8 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
             session.exec(select(ChannelIdentity).where(ChannelIdentity.member_id == member_id))
         )
         personal = _personal_values(member, identities)
+        by = _anonymous_actor(actor, member, identities)
+        _forget_failed_updates(session, identities)
         _erase_identities(session, identities)
         forget_member(session, member_id=member_id)  # the outbox keeps no chat id either
         note_erasure(session, member=member, now=now)
@@ -126,7 +130,7 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
         log_event(session, member=member, channel="system", type="erased", now=now)
         audit(
             session,
-            actor=actor,
+            actor=by,
             action="member.erase",
             target=member.number,
             details=result.model_dump(mode="json", include={"identities", "tags", "answers"}),
@@ -160,6 +164,25 @@ def _phone_forms(phone: str) -> set[str]:
     if phone.startswith("+886"):
         forms.add("0" + phone[4:])
     return forms
+
+
+def _anonymous_actor(actor: str, member: Member, identities: list[ChannelIdentity]) -> str:
+    """A member erasing themselves is named in the audit log by member number, not by the
+    chat account the erasure is there to forget."""
+    own = {user_key(identity.channel, identity.platform_user_id) for identity in identities}
+    return f"member:{member.number}" if actor in own else actor
+
+
+def _forget_failed_updates(session: Session, identities: list[ChannelIdentity]) -> None:
+    """Webhook updates that failed for good keep their body for a look; the member's are
+    blanked. (Handled ones kept nothing but their ids; waiting ones are the chat user's
+    next words, and make a new member.)"""
+    keys = [user_key(identity.channel, identity.platform_user_id) for identity in identities]
+    session.execute(
+        sa.update(InboundUpdate)
+        .where(col(InboundUpdate.user_key).in_(keys), col(InboundUpdate.status) == "failed")
+        .values(payload={}, user_key=None)
+    )
 
 
 def _erase_profile(member: Member, now: datetime) -> None:
