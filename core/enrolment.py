@@ -27,6 +27,11 @@ class EnrolResult(BaseModel):
     stage: str
 
 
+def enrolment_key(external_ref: str) -> str:
+    """The idempotency key that keeps one enrolment per brand reference."""
+    return f"enrol:{external_ref}"
+
+
 def enrol_member(
     session: Session,
     *,
@@ -101,7 +106,7 @@ def enrol_member(
 
     return run_once(
         session,
-        key=f"enrol:{ref}",
+        key=enrolment_key(ref),
         operation="enrol_member",
         request=request,
         result_type=EnrolResult,

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, select
 from core.admin import audit
 from core.channels import user_key
 from core.clock import Clock
+from core.enrolment import enrolment_key
 from core.funnel import log_event
 from core.idempotency import run_once
 from core.ledger import lock_member
@@ -25,6 +25,7 @@ from core.models import (
     ChannelIdentity,
     ChatState,
     Event,
+    IdempotencyRecord,
     InboundUpdate,
     LedgerEntry,
     Member,
@@ -44,6 +45,7 @@ from core.preferences import (
     update_profile,
 )
 from core.privacy_export import export_member_data
+from core.privacy_scrub import personal_values, scrub, scrub_audit_log, scrub_text
 from core.stats_counters import note_erasure
 
 __all__ = [
@@ -59,29 +61,6 @@ __all__ = [
 ]
 
 ERASED_PREFIX = "erased:"
-ERASED_TEXT = "[erased]"
-# Payload keys that hold what a person typed or who they are; dropped from their events.
-PERSONAL_KEYS = frozenset(
-    {
-        "name",
-        "display_name",
-        "first_name",
-        "last_name",
-        "username",
-        "phone",
-        "email",
-        "birthday",
-        "address",
-        "platform_user_id",
-        "user_id",
-        "text",
-        "message",
-        "answer",
-        "comment",
-        "query",
-    }
-)
-MIN_SCRUBBED_LENGTH = 3  # shorter values would blank unrelated words and numbers
 
 
 class ErasureResult(BaseModel):
@@ -107,9 +86,14 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
         identities = list(
             session.exec(select(ChannelIdentity).where(ChannelIdentity.member_id == member_id))
         )
-        personal = _personal_values(member, identities)
-        by = _anonymous_actor(actor, member, identities)
+        personal = personal_values(member, identities)
+        # A member erasing themselves is audited by member number, not by the chat account
+        # the erasure is there to forget.
+        own = {user_key(identity.channel, identity.platform_user_id) for identity in identities}
+        by = f"member:{member.number}" if actor in own else actor
+        scrub_audit_log(session, personal, own=own, number=member.number)
         _forget_failed_updates(session, identities)
+        _forget_enrolment_key(session, member)
         _erase_identities(session, identities)
         forget_member(session, member_id=member_id)  # the outbox keeps no chat id either
         note_erasure(session, member=member, now=now)
@@ -149,30 +133,6 @@ def erase_member(session: Session, *, clock: Clock, member_id: int, actor: str) 
     )
 
 
-def _personal_values(member: Member, identities: list[ChannelIdentity]) -> set[str]:
-    values = {member.display_name, member.email, member.external_ref}
-    if member.phone:
-        values |= _phone_forms(member.phone)
-    for identity in identities:
-        values |= {identity.platform_user_id, identity.display_name}
-    return {value for value in values if value and len(value) >= MIN_SCRUBBED_LENGTH}
-
-
-def _phone_forms(phone: str) -> set[str]:
-    """The stored +886… form and the ways people type it (0912…, 886912…)."""
-    forms = {phone, phone.lstrip("+")}
-    if phone.startswith("+886"):
-        forms.add("0" + phone[4:])
-    return forms
-
-
-def _anonymous_actor(actor: str, member: Member, identities: list[ChannelIdentity]) -> str:
-    """A member erasing themselves is named in the audit log by member number, not by the
-    chat account the erasure is there to forget."""
-    own = {user_key(identity.channel, identity.platform_user_id) for identity in identities}
-    return f"member:{member.number}" if actor in own else actor
-
-
 def _forget_failed_updates(session: Session, identities: list[ChannelIdentity]) -> None:
     """Webhook updates that failed for good keep their body for a look; the member's are
     blanked. (Handled ones kept nothing but their ids; waiting ones are the chat user's
@@ -183,6 +143,17 @@ def _forget_failed_updates(session: Session, identities: list[ChannelIdentity]) 
         .where(col(InboundUpdate.user_key).in_(keys), col(InboundUpdate.status) == "failed")
         .values(payload={}, user_key=None)
     )
+
+
+def _forget_enrolment_key(session: Session, member: Member) -> None:
+    """The brand's reference for the member is in the key that kept their enrolment once;
+    enrolling that reference again makes a new member."""
+    if member.external_ref:
+        session.execute(
+            sa.delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.key) == enrolment_key(member.external_ref)
+            )
+        )
 
 
 def _erase_profile(member: Member, now: datetime) -> None:
@@ -246,7 +217,7 @@ def _scrub_events(session: Session, member_id: int, personal: set[str]) -> int:
     events = session.exec(select(Event).where(Event.member_id == member_id)).all()
     scrubbed = 0
     for event in events:
-        cleaned = _scrub(event.payload, personal)
+        cleaned = scrub(event.payload, personal)
         if cleaned != event.payload:
             event.payload = cleaned  # a new object, so the JSON column is written
             scrubbed += 1
@@ -257,25 +228,6 @@ def _scrub_ledger_reasons(session: Session, member_id: int, personal: set[str]) 
     """Staff may have typed a name into a reason; amounts and kinds stay as they were."""
     entries = session.exec(select(LedgerEntry).where(LedgerEntry.member_id == member_id)).all()
     for entry in entries:
-        cleaned = _scrub_text(entry.reason, personal)
+        cleaned = scrub_text(entry.reason, personal)
         if cleaned != entry.reason:
             entry.reason = cleaned
-
-
-def _scrub(value: Any, personal: set[str]) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: _scrub(item, personal) for key, item in value.items() if key not in PERSONAL_KEYS
-        }
-    if isinstance(value, list):
-        return [_scrub(item, personal) for item in value]
-    if isinstance(value, str):
-        return _scrub_text(value, personal)
-    return value
-
-
-def _scrub_text(text: str, personal: set[str]) -> str:
-    for value in personal:
-        if value in text:
-            text = text.replace(value, ERASED_TEXT)
-    return text

@@ -4,20 +4,19 @@ what they typed (DESIGN §4, privacy), on both channels and both databases."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import SQLModel
 
 import tests.fakes.fixtures as fake_fixtures
 from core.db import Database
-from core.models import InboundUpdate
+from core.models import InboundUpdate, format_member_number
 from tests.channels import line_harness, telegram_harness
 from tests.channels.line_harness import LineApp
 from tests.channels.telegram_harness import TelegramApp, TelegramChat
 from tests.fakes.webhooks import TelegramUpdates
+from tests.support.traces import where_found
 
 fake_telegram = fake_fixtures.fake_telegram
 fake_line = fake_fixtures.fake_line
@@ -28,19 +27,6 @@ line_app = line_harness.line_app
 ZELDA = 731905512
 ZELDA_LINE = "U" + "7e" * 16
 TYPED = "Zelda Quinterra here, call me on 0987654321"
-
-
-def where_found(database: Database, needles: list[str]) -> dict[str, list[str]]:
-    """Each needle, with the tables whose rows hold it (in any column, JSON included)."""
-    found: dict[str, list[str]] = {needle: [] for needle in needles}
-    with database.engine.connect() as connection:
-        for table in SQLModel.metadata.sorted_tables:
-            rows = connection.execute(sa.select(table)).all()
-            text = json.dumps([list(row) for row in rows], default=str, ensure_ascii=False)
-            for needle in needles:
-                if needle in text:
-                    found[needle].append(table.name)
-    return {needle: sorted(tables) for needle, tables in found.items() if tables}
 
 
 def fail_for_good(database: Database, channel: str, user: str, payload: dict[str, Any]) -> None:
@@ -81,14 +67,15 @@ def test_erasure_over_telegram_leaves_no_trace_of_the_member(
     assert "Welcome aboard, Zelda" in zelda.tap("Agree")
     zelda.say(TYPED)
     zelda.say("/points")
+    zelda.say("/grant Zelda Quinterra 100")  # refused, and audited: actor and target name her
     # Handled updates keep only their ids: the words typed are already gone.
     assert failed_payloads(app.services.database) == []
     fail_for_good(app.services.database, "telegram", str(ZELDA), {"message": {"from": user}})
     needles = [str(ZELDA), "Zelda", "Quinterra", "zquinterra", "0987654321"]
     assert where_found(app.services.database, needles) == {
-        str(ZELDA): ["channel_identity", "inbound_update"],
-        "Zelda": ["channel_identity", "inbound_update", "member"],
-        "Quinterra": ["channel_identity", "inbound_update", "member"],
+        str(ZELDA): ["audit_log", "channel_identity", "inbound_update"],
+        "Zelda": ["audit_log", "channel_identity", "inbound_update", "member"],
+        "Quinterra": ["audit_log", "channel_identity", "inbound_update", "member"],
         "zquinterra": ["inbound_update"],
     }
 
@@ -97,6 +84,24 @@ def test_erasure_over_telegram_leaves_no_trace_of_the_member(
     assert app.scalar("select count(*) from inbound_update where status = 'received'") == 0
     assert where_found(app.services.database, needles) == {}
     assert failed_payloads(app.services.database) == []
+    number = member_number(app.services.database)
+    assert audit_rows(app.services.database) == [
+        (f"member:{number}", "command:grant", "[erased] 100"),
+        (f"member:{number}", "member.erase", number),
+    ]
+
+
+def member_number(database: Database) -> str:
+    with database.engine.connect() as connection:
+        member_id = connection.execute(sa.text("select id from member")).scalar_one()
+    return format_member_number(member_id)
+
+
+def audit_rows(database: Database) -> list[tuple[str, str, str]]:
+    with database.engine.connect() as connection:
+        query = "select actor, action, target from audit_log order by id"
+        rows = connection.execute(sa.text(query))
+        return [(row.actor, row.action, row.target) for row in rows]
 
 
 def test_erasure_over_line_leaves_no_trace_of_the_member(line_app: LineApp) -> None:
