@@ -31,7 +31,7 @@ from adapters.line_calls import Failure, LineApiError, LineCalls, RetryPolicy
 from adapters.line_events import event_to_incoming, split_events, verify_signature
 from adapters.line_menu_image import menu_layout
 from adapters.line_render import JSON, batches, postback_action, render_reply
-from core.channels import InboundItem, SendResult
+from core.channels import BeforeRequest, InboundItem, SendResult
 from core.messages import Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class LineChannel:
         *,
         reply_token: str | None = None,
         retry_key: str | None = None,
+        before_request: BeforeRequest | None = None,  # the retry key already dedupes
     ) -> SendResult:
         """Reply with the token when there is one (free); push what the reply could not
         carry, or everything when the token is missing, used up or the reply failed.

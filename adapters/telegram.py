@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import telegram
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -31,7 +32,7 @@ from telegram.error import (
 from adapters.ratelimit import ChatRateLimiter
 from adapters.telegram_render import Keyboard, TelegramMessage, render
 from adapters.telegram_updates import SERVED_KINDS, decode, incoming_from, parse
-from core.channels import BadUpdate, InboundItem, SendResult, user_key
+from core.channels import BadUpdate, BeforeRequest, InboundItem, SendResult, user_key
 from core.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
@@ -149,23 +150,36 @@ class TelegramChannel:
         *,
         reply_token: str | None = None,
         retry_key: str | None = None,  # Telegram has no idempotency key for sends
+        before_request: BeforeRequest | None = None,
     ) -> SendResult:
         """Send the reply's messages in order. The reply token (the callback query that
-        caused it) was already answered with the webhook's answer (see `split`)."""
+        caused it) was already answered with the webhook's answer (see `split`).
+
+        With `before_request` (outbox deliveries) the send is at most once: the hook runs
+        right before the first request leaves, and a request that may have reached Telegram
+        without our learning its fate (a timeout, a connection lost after sending) is not
+        tried again: the result is `in_doubt`. A request that never left is retried."""
         chat_id = _chat_id(address)
         for message in render(reply):
-            result = await self._send_message(chat_id, message)
+            result = await self._send_message(chat_id, message, before_request)
             if not result.ok:
                 return result
+            before_request = None  # once, before the first message of the reply
         return SendResult("sent")
 
-    async def _send_message(self, chat_id: int | str, message: TelegramMessage) -> SendResult:
+    async def _send_message(
+        self, chat_id: int | str, message: TelegramMessage, before_request: BeforeRequest | None
+    ) -> SendResult:
         bot, limiter, chat = self.bot, self._limiter, str(chat_id)
         assert limiter is not None
         markup = _markup(message.keyboard)
+        at_most_once = before_request is not None
         network_failures = 0
         for _attempt in range(self.max_attempts):
             await limiter.acquire(chat)
+            if before_request is not None:
+                await before_request()
+                before_request = None
             try:
                 await bot.send_message(
                     chat_id, message.html, parse_mode=ParseMode.HTML, reply_markup=markup
@@ -183,9 +197,12 @@ class TelegramChannel:
             except BadRequest as exc:  # a NetworkError subclass: caught before it
                 return SendResult("failed", exc.message)
             except (TimedOut, NetworkError) as exc:
+                detail = f"{type(exc).__name__}: {exc.message}"
+                if at_most_once and _fate_unknown(exc):
+                    return SendResult("in_doubt", detail)
                 network_failures += 1
                 if network_failures > self.network_retries:
-                    return SendResult("failed", f"{type(exc).__name__}: {exc.message}")
+                    return SendResult("failed", detail)
                 await asyncio.sleep(self.network_backoff * 2 ** (network_failures - 1))
             except TelegramError as exc:  # ChatMigrated, InvalidToken, Conflict, …
                 return SendResult("failed", f"{type(exc).__name__}: {exc.message}")
@@ -209,6 +226,15 @@ class TelegramChannel:
     async def webhook_info(self) -> dict[str, Any]:
         info = await self.bot.get_webhook_info()
         return info.to_dict()
+
+
+def _fate_unknown(error: TelegramError) -> bool:
+    """Whether the request may have reached Telegram with no answer back: the connection
+    failed after sending (a read timeout, a dropped connection). Not when it never left (no
+    connection, none free in the pool), nor when Telegram answered with an error."""
+    cause = error.__cause__
+    never_left = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    return isinstance(cause, httpx.TransportError) and not isinstance(cause, never_left)
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

@@ -177,6 +177,11 @@ def _show_report(found: CampaignReport) -> None:
         skipped = ", ".join(f"{reason} {count:,}" for reason, count in variant.skipped.items())
         table.add_row(variant.name, *(f"{getattr(variant, c):,}" for c in columns), skipped or "–")
     out.print(table)
+    if doubt := sum(variant.in_doubt for variant in found.variants):
+        out.print(
+            f"{doubt:,} of the sent are in doubt: a Telegram send whose answer never came "
+            "(a crash or a timeout); most likely delivered, not sent again."
+        )
     out.print(found.verdict.text)
 
 

@@ -10,12 +10,14 @@ with the batch key as the X-Line-Retry-Key seed. A sender killed at any point le
 batch `sending`; after the lease another sender sends the very same batch again with the
 same key, and LINE answers 409 for what it had accepted: every member gets it once.
 
-Telegram has no idempotency key. A row is sent with one sendMessage and its result is
-committed right after the answer, with one request in flight per lane (`telegram_lanes`,
+Telegram has no idempotency key, so a message is sent at most once. Right before its
+request leaves (after the rate limiter), the row's `attempted_at` is committed; the answer
+is committed right after it comes, with one request in flight per lane (`telegram_lanes`,
 default 1). Rows waiting for the rate limiter, or between requests, are safe: a kill there
-loses nothing and repeats nothing. The one unsafe instant is between Telegram accepting a
-message and our commit of it: a sender killed then leaves that row `sending`, and it is
-sent again after the lease — so a kill can repeat at most one message per lane.
+loses nothing and repeats nothing. A sender killed while a request was out leaves that row
+`sending` with `attempted_at`: the next claim records it `sent`, in doubt, rather than show
+it twice — it arrived unless the kill fell in the instant between that commit and the
+request reaching Telegram. A timeout after the request left is in doubt the same way.
 """
 
 from __future__ import annotations
@@ -36,9 +38,18 @@ from sqlmodel import Session
 from bot.bootstrap import Services
 from bot.delivery_render import Renderer
 from core.campaign_launch import complete_campaigns
-from core.channels import Channel, SendResult
+from core.channels import BeforeRequest, Channel, SendResult
 from core.messages import Reply
-from core.outbox import LEASE, Claim, OutboxRow, claim_due, mark_blocked, mark_failed, mark_sent
+from core.outbox import (
+    LEASE,
+    Claim,
+    OutboxRow,
+    claim_due,
+    mark_attempted,
+    mark_blocked,
+    mark_failed,
+    mark_sent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,14 +203,40 @@ class DeliveryWorker:
                 if reply is None:
                     await asyncio.to_thread(self._fail, [row], "could not render the message")
                     continue
-                result = await self._send_one(channel, row, reply)
+                result = await self._send_one(
+                    channel, row, reply, before_request=self._attempting(row)
+                )
                 await asyncio.to_thread(self._record, row, result)
 
         await asyncio.gather(*(lane() for _ in range(min(self.lanes, len(waiting)))))
 
-    async def _send_one(self, channel: Channel, row: OutboxRow, reply: Reply) -> SendResult:
+    def _attempting(self, row: OutboxRow) -> BeforeRequest:
+        """Records, before the request leaves, that the row is going (see mark_attempted)."""
+
+        async def mark() -> None:
+            await asyncio.to_thread(self._mark_attempted, row.id)
+
+        return mark
+
+    def _mark_attempted(self, delivery_id: int) -> None:
+        with self.services.database.session() as session:
+            mark_attempted(session, delivery_id=delivery_id, now=self.services.clock.now())
+
+    async def _send_one(
+        self,
+        channel: Channel,
+        row: OutboxRow,
+        reply: Reply,
+        *,
+        before_request: BeforeRequest | None = None,
+    ) -> SendResult:
         try:
-            return await channel.send(row.user_id, reply, retry_key=f"d{row.id}-{row.batch_key}")
+            return await channel.send(
+                row.user_id,
+                reply,
+                retry_key=f"d{row.id}-{row.batch_key}",
+                before_request=before_request,
+            )
         except Exception as exc:  # a bug, not the platform: fail the row, never resend it
             log.exception("sending delivery %s failed", row.id)
             return SendResult("failed", f"error: {type(exc).__name__}")
@@ -217,8 +254,13 @@ class DeliveryWorker:
         services = self.services
         services.metrics.send(row.channel, result.status, kind=_kind(row))
         with services.database.session() as session:
-            if result.status == "sent":
-                mark_sent(session, delivery_ids=[row.id], now=services.clock.now())
+            if result.status in ("sent", "in_doubt"):
+                mark_sent(
+                    session,
+                    delivery_ids=[row.id],
+                    now=services.clock.now(),
+                    in_doubt=result.status == "in_doubt",
+                )
             elif result.status == "blocked":
                 mark_blocked(
                     session, delivery_id=row.id, clock=services.clock, reason=result.detail

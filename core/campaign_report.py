@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from core.campaigns import CampaignView, get_campaign
 from core.models import Delivery, Event
+from core.outbox_claim import IN_DOUBT
 
 SIGNIFICANCE = 0.05
 OUTCOME_EVENTS = {
@@ -45,6 +46,9 @@ class VariantReport(BaseModel):
     queued: int = 0
     sending: int = 0
     sent: int = 0
+    in_doubt: int = 0
+    """Of `sent`: Telegram messages whose answer never came (a crash, a timeout after the
+    request left); most likely delivered, and not sent again so as not to show twice."""
     failed: int = 0
     blocked: int = 0
     skipped: dict[str, int] = {}
@@ -135,6 +139,8 @@ def _count_statuses(session: Session, campaign_id: int, variants: dict[str, Vari
             variant.skipped[reason or "other"] = variant.skipped.get(reason or "other", 0) + count
         elif status in ("queued", "sending", "sent", "failed", "blocked"):
             setattr(variant, status, getattr(variant, status) + count)
+            if status == "sent" and reason == IN_DOUBT:
+                variant.in_doubt += count
 
 
 def _count_outcomes(

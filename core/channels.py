@@ -3,13 +3,18 @@ updates to `Incoming`, and send replies. Implementations live in adapters/."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from core.messages import Incoming, Reply
 
-SendStatus = Literal["sent", "blocked", "failed"]
+# in_doubt: the request may have reached the platform, which did not say (a timeout);
+# sending it again could show it twice.
+SendStatus = Literal["sent", "blocked", "failed", "in_doubt"]
+# Awaited right before a request leaves, by a send that must not repeat (outbox deliveries
+# on a platform with no idempotency key): the sender records that the message is going.
+BeforeRequest = Callable[[], Awaitable[None]]
 
 
 class BadUpdate(Exception):
@@ -66,8 +71,12 @@ class Channel(Protocol):
         *,
         reply_token: str | None = None,
         retry_key: str | None = None,
+        before_request: BeforeRequest | None = None,
     ) -> SendResult:
-        """Deliver a reply; waits out rate limits; 'blocked' when the user blocked the bot."""
+        """Deliver a reply; waits out rate limits; 'blocked' when the user blocked the bot.
+        A channel whose sends carry `retry_key` to the platform (LINE) ignores
+        `before_request`; one without (Telegram) awaits it before the first request and
+        answers `in_doubt` rather than retry a request that may have arrived."""
         ...
 
     async def start(self) -> None: ...

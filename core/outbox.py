@@ -2,12 +2,14 @@
 automations, drained by the senders (bot/delivery.py).
 
 Statuses: queued → sending → sent | failed | blocked, or queued → skipped (with a reason:
-opted_out, unreachable, erased, capped, cancelled). `dedupe_key` is unique, so writing the
-same message twice (a repeated job, a crashed launch run again) stores it once.
+opted_out, unreachable, erased, capped, cancelled). A Telegram row a dead sender left with
+its request gone and no answer recorded is `sent` with the reason `in_doubt`. `dedupe_key`
+is unique, so writing the same message twice (a repeated job, a crashed launch run again)
+stores it once.
 
 Automations call `enqueue` inside their own transaction; the senders call `claim_due`
-(see core.outbox_claim) and then `mark_sent` / `mark_failed` / `mark_blocked`; a button
-tap calls `record_click`.
+(see core.outbox_claim), `mark_attempted` (Telegram, before each request), then
+`mark_sent` / `mark_failed` / `mark_blocked`; a button tap calls `record_click`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from core.delivery_content import DeliveryContent, parse_content, parse_ref
 from core.errors import InvalidInput, MemberNotFound
 from core.funnel import log_event
 from core.models import Campaign, ChannelIdentity, Delivery, Member
-from core.outbox_claim import LEASE, MAX_ATTEMPTS, Claim, OutboxRow, claim_due
+from core.outbox_claim import IN_DOUBT, LEASE, MAX_ATTEMPTS, Claim, OutboxRow, claim_due
 from core.preferences import mark_unreachable
 
 __all__ = [
@@ -163,9 +165,24 @@ def enqueue(
     return Enqueued(int(existing.id), False, "duplicate")
 
 
-def mark_sent(session: Session, *, delivery_ids: Iterable[int], now: datetime) -> int:
-    """The platform accepted these messages. Commits; returns how many rows changed."""
-    return _finish(session, delivery_ids, status="sent", sent_at=now, reason=None)
+def mark_sent(
+    session: Session, *, delivery_ids: Iterable[int], now: datetime, in_doubt: bool = False
+) -> int:
+    """The platform accepted these messages — or, `in_doubt`, may have (a timeout after the
+    request left: not sent again). Commits; returns how many rows changed."""
+    reason = IN_DOUBT if in_doubt else None
+    return _finish(session, delivery_ids, status="sent", sent_at=now, reason=reason)
+
+
+def mark_attempted(session: Session, *, delivery_id: int, now: datetime) -> None:
+    """The request carrying this row leaves now, on a channel with no idempotency key
+    (Telegram). Committed durably first: if the sender dies before the answer is recorded,
+    the row is in doubt — it may have arrived — and is not sent again (see `claim_due`)."""
+    session.execute(
+        sa.update(_T).where(_T.c.id == delivery_id, _T.c.status == "sending")
+        .values(attempted_at=now)
+    )  # fmt: skip
+    session.commit()
 
 
 def mark_failed(

@@ -6,8 +6,10 @@ end, they stay `queued`), and the rest become `sending` with a batch key and `cl
 before any request leaves. A row keeps its batch key from then on: when a sender dies (the
 row stays `sending` past the lease) or a LINE request fails in a way that may have reached
 LINE (requeued), the whole batch is claimed again as it was and sent again with the same
-key, so LINE's X-Line-Retry-Key answers 409 for what it already accepted. Rules are not
-applied a second time to a row that has a batch key: its first claim passed them.
+key, so LINE's X-Line-Retry-Key answers 409 for what it already accepted. Telegram has no such
+key: a Telegram row whose request had left (`attempted_at`) is not sent again but recorded
+`sent`, in doubt. Rules are not applied a second time to a row that has a batch key: its
+first claim passed them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from core.send_rules import Recipient, capped, quiet_until, recent_promotions, s
 
 LEASE = timedelta(minutes=10)  # a `sending` row older than this belonged to a dead sender
 MAX_ATTEMPTS = 5
+IN_DOUBT = "in_doubt"  # reason of a `sent` row whose answer a dead sender never recorded
 CLAIM_LOCK = 7_460_117_321  # pg_advisory_xact_lock key that serialises claims
 
 _T = Delivery.__table__  # type: ignore[attr-defined]
@@ -82,11 +85,14 @@ class Claim:
     held: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     resumed: int = 0  # rows of batches claimed again (dead sender, or a retry)
+    in_doubt: int = 0  # rows a dead sender had sent with no answer recorded: not sent again
     gave_up: int = 0  # rows failed for good after MAX_ATTEMPTS claims
 
     @property
     def touched(self) -> int:
-        return len(self.rows) + self.held + sum(self.skipped.values()) + self.gave_up
+        return (
+            len(self.rows) + self.held + sum(self.skipped.values()) + self.gave_up + self.in_doubt
+        )
 
     def batches(self) -> list[list[OutboxRow]]:
         """The rows per batch key, each batch in id order (the order they are sent in)."""
@@ -170,12 +176,22 @@ def _resume(
         taken += count
     if not batch_keys:
         return
-    found = session.execute(
-        sa.select(*_ROW_COLUMNS)
+    rows = session.execute(
+        sa.select(*_ROW_COLUMNS, _T.c.status, _T.c.attempted_at)
         .where(_T.c.batch_key.in_(batch_keys), _T.c.status.in_(("sending", "queued")))
         .order_by(_T.c.id)
         .with_for_update(of=_T)  # whole batches: never skip a row of one
     ).all()
+    doubt = [row.id for row in rows if row.status == "sending" and row.attempted_at is not None]
+    if doubt:
+        # Its request left (Telegram, no idempotency key) and the sender died before the
+        # answer: most likely delivered, and sending it again could show it twice.
+        session.execute(
+            sa.update(_T).where(_T.c.id.in_(doubt))
+            .values(status="sent", reason=IN_DOUBT, sent_at=_T.c.attempted_at)
+        )  # fmt: skip
+        claim.in_doubt += len(doubt)
+    found = [row for row in rows if row.id not in doubt]
     gave_up = [row.id for row in found if row.attempts >= MAX_ATTEMPTS]
     if gave_up:
         session.execute(

@@ -64,6 +64,9 @@ class Delivery(SQLModel, table=True):
     batch_key: str | None = Field(default=None, max_length=64)
     attempts: int = Field(default=0)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the request carrying the row left, on a channel with no idempotency key
+    # (Telegram): a row still `sending` with it set may have arrived, and is not sent again.
+    attempted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     clicked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)

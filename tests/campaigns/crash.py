@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from core.db import Database
 from core.models import Delivery
+from core.outbox_claim import IN_DOUBT
 from tests.campaigns.harness import WEBHOOK_SECRET
 from tests.fakes._http import Request, Response
 from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET, TELEGRAM_TOKEN
@@ -151,6 +152,18 @@ def sending_users(database: Database, channel: str) -> set[str]:
         rows = connection.execute(
             sa.select(table.c.user_id).where(
                 table.c.channel == channel, table.c.status == "sending"
+            )  # fmt: skip
+        )
+        return {user_id for (user_id,) in rows}
+
+
+def in_doubt_users(database: Database, channel: str) -> set[str]:
+    """Chat accounts whose rows are `sent`, in doubt: a sender died with the request out."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(table.c.user_id).where(
+                table.c.channel == channel, table.c.status == "sent", table.c.reason == IN_DOUBT
             )  # fmt: skip
         )
         return {user_id for (user_id,) in rows}
