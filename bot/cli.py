@@ -71,6 +71,7 @@ def serve(
     import uvicorn
 
     from bot.bootstrap import bootstrap
+    from bot.metrics import shared_metrics
     from bot.web import WORKERS_ENV, create_app
 
     services = configured(lambda: bootstrap(migrate=True))
@@ -88,14 +89,15 @@ def serve(
         )
         raise typer.Exit(2)
     os.environ[WORKERS_ENV] = str(workers)  # read by each worker process's app factory
-    uvicorn.run(
-        "bot.web:worker_app",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="info",
-    )
+    with shared_metrics():  # /metrics answers for all the processes, whichever is asked
+        uvicorn.run(
+            "bot.web:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+        )
 
 
 @app.command()

@@ -1,17 +1,24 @@
 """Prometheus metrics (`GET /metrics`): webhooks, replies, sends, job runs and queue depths.
 
 Each Services holds its own CollectorRegistry, so two apps in one process (tests) never
-share counts. Counters are incremented where things happen (web, inbox, messenger, delivery
-senders, the scheduler); the queue depths are read from the database when Prometheus
-scrapes, with two counts on indexed status columns.
+share counts. Counters are incremented where things happen (web, inbox, messenger,
+delivery senders, the scheduler); the queue depths are read from the database when
+Prometheus scrapes, with two counts on indexed status columns. Under `loyalty serve
+--workers N` the processes write their metrics to files in one directory (prometheus_client's
+multiprocess mode, PROMETHEUS_MULTIPROC_DIR), and whichever process Prometheus reaches
+answers with the sums of all of them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -23,6 +30,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WAITING_UPDATES = ("received", "processing")
 WAITING_DELIVERIES = ("queued", "sending")
 
@@ -101,17 +110,20 @@ class Metrics:
             "loyalty_inbox_queue_depth",
             "Webhook updates stored and not yet handled (received or processing).",
             registry=registry,
+            multiprocess_mode="mostrecent",  # set from the database at a scrape
         )
         self.outbox_depth = Gauge(
             "loyalty_outbox_queue_depth",
             "Deliveries waiting in the outbox (queued or sending), by channel.",
             ["channel"],
             registry=registry,
+            multiprocess_mode="mostrecent",  # set from the database at a scrape
         )
         self.database_up = Gauge(
             "loyalty_database_up",
             "1 when the last scrape could read the queue depths from the database.",
             registry=registry,
+            multiprocess_mode="mostrecent",  # set from the database at a scrape
         )
 
     def webhook(self, channel: str, result: str, seconds: float | None = None) -> None:
@@ -178,7 +190,29 @@ class Metrics:
                 yield sample.labels["channel"]
 
     def exposition(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_ENV):  # every worker's files, summed
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+@contextmanager
+def shared_metrics() -> Iterator[Path]:
+    """Around `serve --workers N`: the directory the worker processes (started inside)
+    keep their metrics in — PROMETHEUS_MULTIPROC_DIR if set, emptied first, else a fresh
+    one removed at the end."""
+    chosen = os.environ.get(MULTIPROCESS_ENV)
+    path = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="loyalty-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's counts would be added in
+        stale.unlink()
+    os.environ[MULTIPROCESS_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if not chosen:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def add_metrics_route(app: FastAPI, services: Services) -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.api import build_api_router
+from bot.api.ratelimit import limiter_for
 from bot.bootstrap import Services
 from bot.channels import TELEGRAM_GLOBAL_RATE, build_channels
 from bot.delivery import DeliveryWorker
@@ -106,7 +107,9 @@ def create_app(
     add_metrics_route(app, services)
     for name in ("telegram", "line"):
         _add_webhook(app, name, channels)
-    app.include_router(build_api_router(services.settings))
+    settings = services.settings
+    limiter = limiter_for(services.database, settings.api_rate_limit, settings.api_rate_burst)
+    app.include_router(build_api_router(settings, limiter=limiter))
     return app
 
 

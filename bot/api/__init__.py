@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends
 from bot.api import campaigns, coupons, exports, members, purchases, stats, surveys
 from bot.api.deps import ApiCaller, authenticate
 from bot.api.errors import ApiError, ApiRoute, errors
-from bot.api.ratelimit import RateLimiter, retry_after_seconds
+from bot.api.ratelimit import Limiter, RateLimiter, retry_after_seconds
 from bot.settings import Settings
 
 PREFIX = "/api/v1"
 
 
-def build_api_router(settings: Settings, *, limiter: RateLimiter | None = None) -> APIRouter:
+def build_api_router(settings: Settings, *, limiter: Limiter | None = None) -> APIRouter:
     """The admin API's router. Every route needs a valid bearer token and takes one token
     from the caller's bucket (LOYALTY_API_RATE_LIMIT per second, bursts of
-    LOYALTY_API_RATE_BURST), else 401 or 429."""
+    LOYALTY_API_RATE_BURST), else 401 or 429. The default bucket is this process's."""
     limiter = limiter or RateLimiter(settings.api_rate_limit, settings.api_rate_burst)
 
     def within_rate(caller: Annotated[ApiCaller, Depends(authenticate)]) -> None:

@@ -8,7 +8,14 @@ from core.models.coupons import CouponDefinition, CouponGrant
 from core.models.funnel import Event, FunnelDaily, StageEntry
 from core.models.members import ChannelIdentity, Member, MemberTag, format_member_number
 from core.models.menus import ChatMenu, ChatMenuSync
-from core.models.ops import Admin, ApiToken, AuditLog, IdempotencyRecord, InboundUpdate
+from core.models.ops import (
+    Admin,
+    ApiToken,
+    AuditLog,
+    IdempotencyRecord,
+    InboundUpdate,
+    RateLimit,
+)
 from core.models.points import (
     Checkin,
     LedgerEntry,
@@ -43,6 +50,7 @@ __all__ = [
     "FunnelDaily",
     "IdempotencyRecord",
     "InboundUpdate",
+    "RateLimit",
     "LedgerEntry",
     "Member",
     "MemberScore",

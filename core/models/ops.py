@@ -1,4 +1,5 @@
-"""Operational records: idempotency, processed webhook updates, audit log, admins, API tokens."""
+"""Operational records: idempotency, processed webhook updates, audit log, admins, API tokens,
+rate limits shared by processes."""
 
 from __future__ import annotations
 
@@ -81,3 +82,13 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RateLimit(SQLModel, table=True):
+    """A rate limit several processes keep together (PostgreSQL): the key's theoretical
+    arrival time, in seconds since the epoch (GCRA; see bot.api.ratelimit)."""
+
+    __tablename__ = "rate_limit"
+
+    key: str = Field(max_length=160, primary_key=True)
+    tat: float

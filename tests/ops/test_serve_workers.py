@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 import tests.fakes.fixtures as fake_fixtures
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
@@ -63,9 +64,12 @@ def test_two_workers_answer_every_update_once_and_one_of_them_schedules(
         fake_telegram.wait_for(
             lambda: all(fake_telegram.texts_to(1000 + n) for n in range(MEMBERS)), timeout=30
         )
+        # Whichever process answers a scrape, it counts for both.
+        scrapes = [_webhook_counts(port) for _ in range(8)]
     finally:
         stop(process)
         output = process.stdout.read().decode() if process.stdout else ""
+    assert scrapes == [{"accepted": MEMBERS, "duplicate": MEMBERS}] * 8
     assert [len(fake_telegram.texts_to(1000 + n)) for n in range(MEMBERS)] == [1] * MEMBERS
     assert _scalar(postgres_schema_url, "select count(*) from member") == MEMBERS
     assert output.count("Started server process") == 2, output
@@ -84,6 +88,18 @@ def test_more_than_one_worker_on_sqlite_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "needs PostgreSQL" in result.stderr
+
+
+def _webhook_counts(port: int) -> dict[str, int]:
+    """Telegram webhook requests by result, from /metrics on a connection of its own."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        text = client.get("/metrics").text
+    counts: dict[str, int] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "loyalty_webhook_requests_total":
+                counts[sample.labels["result"]] = int(sample.value)
+    return counts
 
 
 def _scalar(url: str, sql: str) -> int:

@@ -1,0 +1,73 @@
+"""On PostgreSQL the API's rate limits are kept in the database: processes (here: two
+limiters, and two apps, each on a connection pool of its own) hold a caller to one limit
+together instead of one each. SQLite is served by one process and keeps them in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.api.ratelimit import RateLimiter, SharedRateLimiter, limiter_for
+from bot.bootstrap import Services, sync_programme
+from bot.settings import Settings
+from bot.web import create_app
+from core.clock import FixedClock
+from core.db import Database
+from core.programme import Programme
+from tests.api.conftest import TOKEN, with_api_settings
+from tests.conftest import START
+from tests.support.databases import truncate_all
+
+
+class Time:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def two_pools(postgres_schema_url: str) -> Iterator[tuple[Database, Database]]:
+    """The same PostgreSQL database as two processes see it."""
+    truncate_all(postgres_schema_url)
+    first, second = Database(postgres_schema_url), Database(postgres_schema_url)
+    yield first, second
+    first.dispose()
+    second.dispose()
+
+
+def test_two_processes_share_one_burst_and_one_rate(two_pools: tuple[Database, Database]) -> None:
+    time = Time()
+    limiters = [SharedRateLimiter(database, 1.0, 5, now=time) for database in two_pools]
+    waits = [limiters[n % 2].take("token:7") for n in range(10)]
+    assert waits[:5] == [0.0] * 5
+    assert waits[5:] == pytest.approx([1.0] * 5)  # the next request is allowed 1 s from now
+    time.now += 2.0
+    assert [limiters[n % 2].take("token:7") for n in range(3)] == pytest.approx([0, 0, 1.0])
+    assert limiters[0].take("token:8") == 0.0  # another caller, another limit
+
+
+def test_api_callers_are_limited_across_processes(two_pools: tuple[Database, Database]) -> None:
+    apps = []
+    for database in two_pools:
+        settings = Settings(database_url=database.url)
+        services = Services(
+            settings=settings, database=database, programme=Programme(), clock=FixedClock(START)
+        )
+        sync_programme(services)
+        apps.append(create_app(with_api_settings(services, api_rate_limit=0.01, api_rate_burst=3)))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(apps[0], headers=headers) as one, TestClient(apps[1], headers=headers) as two:
+        statuses = [client.get("/api/v1/coupons").status_code for client in (one, two) * 3]
+    assert statuses == [200, 200, 200, 429, 429, 429]
+
+
+def test_sqlite_keeps_limits_in_the_process(tmp_path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'loyalty.db'}")
+    try:
+        assert isinstance(limiter_for(database, 1.0, 5), RateLimiter)
+    finally:
+        database.dispose()
