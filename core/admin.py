@@ -15,7 +15,7 @@ from core.clock import Clock
 from core.errors import InvalidInput, NotFound
 from core.idempotency import run_once
 from core.members import CHANNELS
-from core.models import Admin, ApiToken, AuditLog
+from core.models import Admin, ApiToken, AuditLog, ChannelIdentity, Member
 from core.uow import commit
 
 TOKEN_PREFIX = "lty_"
@@ -219,6 +219,31 @@ def is_admin(
     if (channel, platform_user_id) in configured:
         return True
     return _find_admin(session, channel, platform_user_id) is not None
+
+
+def chat_user(
+    session: Session, *, channel: str, platform_user_id: str, configured: set[tuple[str, str]]
+) -> tuple[Member | None, bool]:
+    """The chat user's member (None before their first contact) and whether they are an
+    admin, in one query: every chat turn starts with it."""
+    added = (
+        sa.exists()
+        .where(col(Admin.channel) == channel, col(Admin.platform_user_id) == platform_user_id)
+        .label("admin")
+    )
+    found = session.execute(
+        sa.select(Member, added)
+        .join(ChannelIdentity, col(ChannelIdentity.member_id) == col(Member.id))
+        .where(
+            col(ChannelIdentity.channel) == channel,
+            col(ChannelIdentity.platform_user_id) == platform_user_id,
+        )
+    ).one_or_none()
+    if (channel, platform_user_id) in configured:
+        return (found[0] if found else None), True
+    if found is None:
+        return None, _find_admin(session, channel, platform_user_id) is not None
+    return found[0], bool(found[1])
 
 
 def hash_token(token: str) -> str:

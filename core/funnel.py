@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from core.models import Event, FunnelDaily, Member, StageEntry
 from core.programme import STAGES, Programme
@@ -61,6 +62,40 @@ def log_event(
     if member is not None and type not in NOT_ACTIVITY:
         member.last_activity_at = now
     return event
+
+
+def log_member_event(
+    session: Session,
+    *,
+    member_id: int,
+    channel: str,
+    type: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """`log_event` for a member known by id, in two statements and without loading the
+    member (each chat turn ends with one). False, and nothing written, when the member is
+    unknown or erased. Does not commit."""
+    alive = sa.and_(col(Member.id) == member_id, col(Member.erased_at).is_(None))
+    if type in NOT_ACTIVITY:
+        stage = session.execute(sa.select(col(Member.stage)).where(alive)).scalar_one_or_none()
+    else:
+        stage = session.execute(
+            sa.update(Member).where(alive).values(last_activity_at=now).returning(col(Member.stage))
+        ).scalar_one_or_none()
+    if stage is None:
+        return False
+    session.execute(
+        sa.insert(Event).values(
+            member_id=member_id,
+            channel=channel,
+            type=type,
+            stage=stage,
+            payload=payload or {},
+            created_at=now,
+        )
+    )
+    return True
 
 
 def advance_stage(

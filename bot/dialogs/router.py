@@ -23,10 +23,10 @@ from bot.dialogs.menus import menu_buttons as help_buttons
 from bot.dialogs.state import get_state
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
-from core.admin import is_admin, record_audit
+from core.admin import chat_user, record_audit
 from core.errors import DomainError
-from core.funnel import log_event
-from core.members import member_by_identity, register_contact
+from core.funnel import log_member_event
+from core.members import register_contact
 from core.messages import MAX_TEXT_CHARS, Incoming, Outcome, Reply
 from core.models import Member
 from core.privacy import mark_reachable, mark_unreachable
@@ -70,11 +70,8 @@ class Dialogs:
 
     def _turn(self, incoming: Incoming) -> Turn:
         services = self.services
-        with services.database.reader() as session:  # one read transaction for both
-            member = member_by_identity(
-                session, channel=incoming.channel, platform_user_id=incoming.user_id
-            )
-            admin = is_admin(
+        with services.database.reader() as session:
+            member, admin = chat_user(
                 session,
                 channel=incoming.channel,
                 platform_user_id=incoming.user_id,
@@ -175,12 +172,9 @@ class Dialogs:
     def _record_interaction(self, turn: Turn) -> None:
         incoming = turn.incoming
         with turn.session() as session:
-            member = session.get(Member, turn.member_id)
-            if member is None or member.erased_at is not None:
-                return
-            log_event(
+            log_member_event(
                 session,
-                member=member,
+                member_id=turn.member_id,
                 channel=incoming.channel,
                 type=incoming.kind,
                 now=turn.now,

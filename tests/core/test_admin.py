@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from core.admin import (
     add_admin,
+    chat_user,
     create_api_token,
     is_admin,
     record_audit,
@@ -14,6 +15,7 @@ from core.admin import (
 )
 from core.errors import InvalidInput, NotFound
 from core.models import Admin, ApiToken, AuditLog
+from tests.support.members import new_member
 
 
 def _audit_actions(db) -> list[tuple[str, str | None, bool]]:
@@ -50,6 +52,34 @@ def test_an_admin_is_one_configured_or_added(db, clock):
             session, channel="telegram", platform_user_id="43", configured=configured
         )
         assert not is_admin(session, channel="line", platform_user_id="42", configured=configured)
+
+
+def test_a_chat_user_is_found_with_their_admin_rights_in_one_query(db, clock, programme):
+    configured = {("console", "carol")}
+    alice = new_member(db, clock, programme, "alice")
+    new_member(db, clock, programme, "bob")
+    new_member(db, clock, programme, "carol")
+    with db.session() as session:
+        add_admin(session, clock=clock, channel="console", platform_user_id="bob", added_by="cli")
+        add_admin(session, clock=clock, channel="console", platform_user_id="dan", added_by="cli")
+
+    def found(user: str) -> tuple[str | None, bool]:
+        with db.session() as session:
+            member, admin = chat_user(
+                session, channel="console", platform_user_id=user, configured=configured
+            )
+            return (member.display_name if member else None), admin
+
+    assert found("alice") == ("Alice", False)
+    assert found("bob") == ("Bob", True)  # added
+    assert found("carol") == ("Carol", True)  # configured
+    assert found("dan") == (None, True)  # an admin who never wrote to the bot
+    assert found("erin") == (None, False)
+    with db.session() as session:
+        member, _ = chat_user(
+            session, channel="telegram", platform_user_id="alice", configured=configured
+        )
+    assert member is None and alice
 
 
 def test_a_removed_admin_is_no_longer_one(db, clock):
