@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlmodel import col, select
+
 from core.clock import Clock
 from core.db import Database
-from core.models import Member
+from core.models import LedgerEntry, Member
 from core.points import PointsResult, adjust_points, spend_points
 from core.programme import Programme
 from core.purchases import PurchaseResult, RefundResult, record_purchase, refund_purchase
+
+TAIPEI_MEMBER_DAY_JUST_BEGUN = datetime(2026, 3, 17, 16, 30, tzinfo=UTC)  # 03-18 00:30 Taipei
 
 
 def buy(
@@ -83,3 +88,14 @@ def member(db: Database, member_id: int) -> Member:
         found = session.get(Member, member_id)
         assert found is not None
         return found
+
+
+def lots(db: Database, member_id: int) -> list[tuple[int, int, bool]]:
+    """(amount, remaining, pending) of the member's lots, oldest first."""
+    with db.session() as session:
+        rows = session.exec(
+            select(LedgerEntry)
+            .where(LedgerEntry.member_id == member_id, col(LedgerEntry.amount) > 0)
+            .order_by(col(LedgerEntry.id))
+        ).all()
+    return [(row.amount, row.remaining, row.pending) for row in rows]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from sqlmodel import col, func, select
+
 from core.clock import Clock
 from core.db import Database
+from core.models import Event
 from core.programme import Programme, Question, SurveyRule
 from core.survey_answers import AnswerResult, answer_question
 from core.surveys import CurrentQuestion, start_survey, sync_surveys
@@ -88,3 +94,45 @@ def finish(
         question = result.next_question
     assert result is not None
     return result
+
+
+@pytest.fixture
+def surveys(db: Database, clock: Clock, programme: Programme) -> Programme:
+    """The default programme plus the `taste` survey (every question kind), synced."""
+    configured = with_taste(programme)
+    sync(db, clock, configured)
+    return configured
+
+
+def survey_events(db: Database, member_id: int) -> list[str]:
+    with db.session() as session:
+        return list(
+            session.exec(
+                select(Event.type)
+                .where(Event.member_id == member_id, col(Event.type).startswith("survey_"))
+                .order_by(col(Event.id))
+            ).all()
+        )
+
+
+def count(db: Database, model: Any) -> int:
+    with db.session() as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def walk_to(
+    db: Database,
+    clock: Clock,
+    programme: Programme,
+    member_id: int,
+    position: int,
+    code: str = "taste",
+) -> None:
+    """Start `code` and answer the questions before `position` validly."""
+    question = start(db, clock, member_id, code)
+    while question.position < position:
+        result = answer(
+            db, clock, programme, member_id, question.position, VALID[question.kind], code=code
+        )
+        assert result.next_question is not None
+        question = result.next_question
