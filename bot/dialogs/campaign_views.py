@@ -232,15 +232,18 @@ def verdict_text(t: Translator, verdict: Verdict) -> str:
 def _total(variants: list[VariantReport]) -> VariantReport:
     total = VariantReport(name="*", weight=100)
     for variant in variants:
-        for field in ("targeted", "queued", "sending", "sent", "failed", "blocked", "clicked",
-                      "claimed", "redeemed", "purchased"):  # fmt: skip
+        for field in ("targeted", "queued", "sending", "sent", "in_doubt", "failed", "blocked",
+                      "clicked", "claimed", "redeemed", "purchased"):  # fmt: skip
             setattr(total, field, getattr(total, field) + getattr(variant, field))
     return total
 
 
 def _delivery(t: Translator, variant: VariantReport) -> str:
+    doubt = ""
+    if variant.in_doubt:
+        doubt = t("broadcast.report.in_doubt", count=t.number(variant.in_doubt))
     return t("broadcast.report.delivery_value", targeted=t.number(variant.targeted),
-             sent=t.number(variant.sent), failed=t.number(variant.failed),
+             sent=t.number(variant.sent), doubt=doubt, failed=t.number(variant.failed),
              blocked=t.number(variant.blocked),
              waiting=t.number(variant.queued + variant.sending))  # fmt: skip
 

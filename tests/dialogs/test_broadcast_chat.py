@@ -319,10 +319,17 @@ def test_campaigns_lists_them_with_status_figures_and_a_report(staff, db, member
         ],
     )  # fmt: skip
     assert "A/B" not in staff.text
+    table = Delivery.__table__  # all out, one of them in doubt (a Telegram send unanswered)
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(table).values(status="sent"))
+        connection.execute(sa.update(table).where(table.c.id == 1).values(reason="in_doubt"))
+    staff.say("/campaigns")
+    assert "Delivery: 3 targeted · 3 sent (1 in doubt: Telegram never" in staff.text
     with db.reader() as session:
         actions = session.exec(select(AuditLog.action).where(AuditLog.allowed)).all()
     assert sorted(actions) == ["command:broadcast", "command:campaign_report",
-                               "command:campaigns", "command:campaigns"]  # fmt: skip
+                               "command:campaigns", "command:campaigns",
+                               "command:campaigns"]  # fmt: skip
 
 
 def test_an_ab_campaign_shows_its_verdict(staff, db, services):
