@@ -1,10 +1,22 @@
-"""Async rate limiting for senders: a global token bucket plus one bucket per chat."""
+"""Async rate limiting for senders: a global token bucket plus one bucket per chat, and
+optionally a global limit shared with other processes (kept in the database by bot/)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class SharedLimit(Protocol):
+    def take(self, key: str) -> float:
+        """Take one send for `key`: 0 when allowed now, else the seconds to wait. Blocking
+        (a database round trip): called in a thread."""
+        ...
 
 
 class TokenBucket:
@@ -48,8 +60,11 @@ class ChatRateLimiter:
         *,
         per_chat_burst: float = 1,
         max_chats: int = 10_000,
+        shared: SharedLimit | None = None,
+        shared_key: str = "global",
     ) -> None:
         self.global_bucket = TokenBucket(global_rate)
+        self.shared, self.shared_key = shared, shared_key
         self.per_chat_rate = per_chat_rate
         self.per_chat_burst = per_chat_burst
         self.max_chats = max_chats
@@ -69,6 +84,21 @@ class ChatRateLimiter:
     async def acquire(self, chat: str) -> None:
         await self._bucket(chat).acquire()
         await self.global_bucket.acquire()
+        if self.shared is not None:
+            await self._take_shared(self.shared)
+
+    async def _take_shared(self, shared: SharedLimit) -> None:
+        """Wait for the limit shared with other processes. If it cannot be read (the
+        database is away), the local limits alone hold and the platform's 429s do the rest."""
+        while True:
+            try:
+                wait = await asyncio.to_thread(shared.take, self.shared_key)
+            except Exception:
+                log.warning("the shared send limit is unavailable; sending on local limits")
+                return
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
     def pause(self, seconds: float, chat: str | None = None) -> None:
         (self._bucket(chat) if chat else self.global_bucket).pause(seconds)

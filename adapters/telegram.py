@@ -29,7 +29,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from adapters.ratelimit import ChatRateLimiter
+from adapters.ratelimit import ChatRateLimiter, SharedLimit
 from adapters.telegram_render import Keyboard, TelegramMessage, render
 from adapters.telegram_updates import SERVED_KINDS, decode, incoming_from, parse
 from core.channels import BadUpdate, BeforeRequest, InboundItem, SendResult, user_key
@@ -61,6 +61,7 @@ class TelegramChannel:
         max_retry_after: float = 120.0,
         network_retries: int = 2,
         network_backoff: float = 0.5,
+        shared_limit: SharedLimit | None = None,
     ) -> None:
         self._token = token
         self._secret = webhook_secret.encode("utf-8")
@@ -70,6 +71,7 @@ class TelegramChannel:
         self.max_retry_after = max_retry_after
         self.network_retries = network_retries
         self.network_backoff = network_backoff
+        self._shared_limit = shared_limit  # the global rate, kept with other processes
         self._bot: telegram.Bot | None = None
         self._limiter: ChatRateLimiter | None = None
 
@@ -88,7 +90,13 @@ class TelegramChannel:
         except NetworkError as exc:  # sending may still work once the API is reachable
             log.warning("Telegram getMe failed at start (%s); continuing", exc)
         global_rate, per_chat_rate, per_chat_burst = self._rates
-        self._limiter = ChatRateLimiter(global_rate, per_chat_rate, per_chat_burst=per_chat_burst)
+        self._limiter = ChatRateLimiter(
+            global_rate,
+            per_chat_rate,
+            per_chat_burst=per_chat_burst,
+            shared=self._shared_limit,
+            shared_key="telegram:send",
+        )
         self._bot = bot
 
     async def close(self) -> None:

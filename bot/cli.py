@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -72,7 +71,7 @@ def serve(
 
     from bot.bootstrap import bootstrap
     from bot.metrics import shared_metrics
-    from bot.web import WORKERS_ENV, create_app
+    from bot.web import create_app
 
     services = configured(lambda: bootstrap(migrate=True))
     if workers == 1:
@@ -88,7 +87,6 @@ def serve(
             highlight=False,
         )
         raise typer.Exit(2)
-    os.environ[WORKERS_ENV] = str(workers)  # read by each worker process's app factory
     with shared_metrics():  # /metrics answers for all the processes, whichever is asked
         uvicorn.run(
             "bot.web:worker_app",

@@ -114,7 +114,7 @@ def launch(
 ) -> None:
     """Launch now: one delivery per member of the segment (repeating it adds none)."""
     services = _services()
-    channels = build_channels(services.settings)
+    channels = build_channels(services.settings, database=services.database)
     result = _use_case(
         services,
         lambda session: launch_campaign(

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from bot.bootstrap import Services, bootstrap
 from bot.channels import build_channels
 from bot.delivery import DeliveryWorker
-from bot.settings import Settings
 from core.channels import Channel
 from core.models import Delivery
 from core.outbox import LEASE
@@ -29,12 +28,16 @@ log = logging.getLogger("bot.delivery_worker")
 
 
 def build_sending_channels(
-    settings: Settings, *, telegram_rate: float, telegram_per_chat_rate: float
+    services: Services, *, telegram_rate: float, telegram_per_chat_rate: float
 ) -> dict[str, Channel]:
     """The configured channels, with Telegram's send limits as given (Telegram allows
-    about 30 messages a second, more with paid broadcasts)."""
+    about 30 messages a second, more with paid broadcasts); on PostgreSQL the global one
+    is kept with every other process sending for the bot."""
     return build_channels(
-        settings, telegram_rate=telegram_rate, telegram_per_chat_rate=telegram_per_chat_rate
+        services.settings,
+        telegram_rate=telegram_rate,
+        telegram_per_chat_rate=telegram_per_chat_rate,
+        database=services.database,
     )
 
 
@@ -60,7 +63,7 @@ def unfinished(services: Services) -> int:
 async def run(options: argparse.Namespace) -> None:
     services = bootstrap()
     channels = build_sending_channels(
-        services.settings,
+        services,
         telegram_rate=options.telegram_rate,
         telegram_per_chat_rate=options.telegram_per_chat_rate,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api import build_api_router
 from bot.api.ratelimit import limiter_for
 from bot.bootstrap import Services
-from bot.channels import TELEGRAM_GLOBAL_RATE, build_channels
+from bot.channels import build_channels
 from bot.delivery import DeliveryWorker
 from bot.dialogs import Dialogs
 from bot.inbox import Inbox
@@ -30,19 +29,16 @@ from core.channels import BadUpdate, Channel
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1_000_000
 ACCEPTED_HEADER = "X-Loyalty-Accepted"  # how many updates of the body were new
-WORKERS_ENV = "LOYALTY_SERVE_WORKERS"  # set by `loyalty serve --workers N` for its processes
 
 
 def worker_app() -> FastAPI:
     """The app of one of `loyalty serve --workers N`'s processes (uvicorn's factory): the
-    database is migrated already; each process sends at most 1/N of Telegram's global
-    limit, so together they keep to it."""
+    database (PostgreSQL) is migrated already; the processes keep Telegram's global send
+    limit together in it (see `build_channels`)."""
     from bot.bootstrap import bootstrap
 
     services = bootstrap()
-    workers = int(os.environ.get(WORKERS_ENV, "1"))
-    channels = build_channels(services.settings, telegram_rate=TELEGRAM_GLOBAL_RATE / workers)
-    return create_app(services, channels, scheduler=services.settings.scheduler_enabled)
+    return create_app(services, scheduler=services.settings.scheduler_enabled)
 
 
 def create_app(
@@ -51,7 +47,8 @@ def create_app(
     """The ASGI app. Channels default to those the settings switch on; their SDK clients
     start in the lifespan, and so does the inbox worker that handles stored updates.
     With `scheduler` (`loyalty serve`), the process also competes to run the scheduler."""
-    channels = build_channels(services.settings) if channels is None else channels
+    if channels is None:
+        channels = build_channels(services.settings, database=services.database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

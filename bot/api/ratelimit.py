@@ -2,10 +2,8 @@
 average, in bursts of up to `burst`.
 
 `RateLimiter` keeps its buckets in this process (SQLite: one process serves). On PostgreSQL
-`SharedRateLimiter` keeps them in the database, so the processes of `serve --workers N`, or
-of several machines, hold a caller to one limit together: one upsert per request (GCRA, the
-generic cell rate algorithm: a key's next theoretical arrival time, moved on by 1/rate per
-request, and a request allowed while that stays within `burst` intervals of now).
+`bot.shared_limits.SharedRateLimiter` keeps them in the database, so the processes of
+`serve --workers N`, or of several machines, hold a caller to one limit together.
 """
 
 from __future__ import annotations
@@ -18,13 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
+from bot.shared_limits import SharedRateLimiter
 from core.db import Database
-from core.models import RateLimit
-
-_R = RateLimit.__table__  # type: ignore[attr-defined]
 
 
 class Limiter(Protocol):
@@ -72,36 +65,6 @@ class RateLimiter:
                 bucket.tokens -= 1
                 return 0.0
             return (1 - bucket.tokens) / self.rate
-
-
-class SharedRateLimiter:
-    """The same limit kept in the database for every process using it (PostgreSQL)."""
-
-    def __init__(
-        self, database: Database, rate: float, burst: int, *, now: Callable[[], float] = time.time
-    ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be positive and burst at least 1")
-        self.database = database
-        self.interval, self.window = 1 / rate, burst / rate
-        self._now = now
-
-    def take(self, key: str) -> float:
-        now = self._now()
-        moved = sa.func.greatest(_R.c.tat, now) + self.interval
-        taken = (
-            postgresql.insert(_R)
-            .values(key=key, tat=now + self.interval)
-            .on_conflict_do_update(
-                index_elements=[_R.c.key], set_={"tat": moved}, where=moved - now <= self.window
-            )
-            .returning(_R.c.tat)
-        )
-        with self.database.engine.begin() as connection:
-            if connection.execute(taken).first() is not None:
-                return 0.0
-            tat = connection.execute(sa.select(_R.c.tat).where(_R.c.key == key)).scalar_one()
-        return max(0.0, max(tat, now) + self.interval - self.window - now)
 
 
 def limiter_for(database: Database, rate: float, burst: int) -> Limiter:

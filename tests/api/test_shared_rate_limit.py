@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api.ratelimit import RateLimiter, SharedRateLimiter, limiter_for
+from bot.api.ratelimit import RateLimiter, limiter_for
 from bot.bootstrap import Services, sync_programme
 from bot.settings import Settings
+from bot.shared_limits import SharedRateLimiter
 from bot.web import create_app
 from core.clock import FixedClock
 from core.db import Database

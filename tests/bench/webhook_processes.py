@@ -99,7 +99,10 @@ def served_app() -> FastAPI:
     services = bootstrap()
     rate, per_chat = (float(value) for value in os.environ[RATES_ENV].split(","))
     channels = build_channels(
-        services.settings, telegram_rate=rate, telegram_per_chat_rate=per_chat
+        services.settings,
+        telegram_rate=rate,
+        telegram_per_chat_rate=per_chat,
+        database=services.database,  # the global rate kept in PostgreSQL, as in production
     )
     return create_app(services, channels, scheduler=services.settings.scheduler_enabled)
 
