@@ -1,4 +1,4 @@
-"""rate_limit: API rate limits kept together by several processes
+"""rate_limit: rate limits kept together by several processes (API tokens, Telegram sends)
 
 Revision ID: 0009
 Revises: 0008
