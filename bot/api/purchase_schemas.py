@@ -85,7 +85,7 @@ class RefundCreate(RequestModel):
         max_length=64,
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="The brand's refund id, so a retried request refunds once. Without it, "
-        "a refund is kept once per order and amount.",
+        "a refund is kept once per `Idempotency-Key` header, else per order and amount.",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Header, Path, Response
 from sqlmodel import col, select
 
 from bot.api.deps import AuditOnCommit, ClockDep, ProgrammeDep, ReaderDep, SessionDep, TokenDep
@@ -29,6 +29,17 @@ router = APIRouter(tags=["purchases"], route_class=ApiRoute)
 OrderIdPath = Annotated[
     str,
     Path(min_length=1, max_length=ORDER_ID_MAX, pattern=NO_NUL, examples=["POS-2026-0001"]),
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Keeps a refund without a `refund_id` once per key (a retry sends the same "
+        "key; another refund of the same amount, another key).",
+    ),
 ]
 
 
@@ -150,11 +161,14 @@ def refund(
     programme: ProgrammeDep,
     caller: TokenDep,
     response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RefundRecorded:
     """Refund all of a purchase (no `amount`) or part of it, reversing the points it
     earned in proportion; points already spent are reported as `points_shortfall`. Kept
-    once per `refund_id` (or, without one, per order and amount): a repeat answers 200
-    with the first result. More than what is left of the purchase is 409."""
+    once per `refund_id`, else per `Idempotency-Key` header, else per order and amount (so
+    two equal partial refunds of one order need one of the first two): a repeat answers
+    200 with the first result; the same key with another amount is 409. More than what
+    is left of the purchase is 409."""
     watch = AuditOnCommit(
         session,
         clock=clock,
@@ -170,7 +184,7 @@ def refund(
         order_id=order_id,
         amount=body.amount,
         # Namespaced by order: brands number refunds per order, or not uniquely at all.
-        refund_key=f"{order_id}:id:{body.refund_id}" if body.refund_id else None,
+        refund_key=_refund_key(order_id, body.refund_id, idempotency_key),
         actor=caller.actor,
         channel="api",
     )
@@ -184,3 +198,11 @@ def refund(
         points_shortfall=result.points_shortfall,
         balance=result.balance,
     )
+
+
+def _refund_key(order_id: str, refund_id: str | None, idempotency_key: str | None) -> str | None:
+    if refund_id:
+        return f"{order_id}:id:{refund_id}"
+    if idempotency_key:
+        return f"{order_id}:key:{idempotency_key}"
+    return None  # per order and amount

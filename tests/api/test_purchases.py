@@ -133,6 +133,28 @@ def test_a_retried_refund_answers_the_first_result(api, db, clock, programme):
     assert _member(db, member_id).points_balance == 300
 
 
+def test_refunds_without_an_id_are_told_apart_by_their_idempotency_key(api, db, clock, programme):
+    member_id = new_member(db, clock, programme)
+    number = format_member_number(member_id)
+    api.post("/api/v1/purchases", json={"member": number, "order_id": "P", "amount": "500"})
+
+    def refund(key: str | None, amount: str = "100"):
+        headers = {"Idempotency-Key": key} if key else {}
+        return api.post("/api/v1/purchases/P/refunds", json={"amount": amount}, headers=headers)
+
+    first, retried, second = refund("till-1:r1"), refund("till-1:r1"), refund("till-1:r2")
+    assert (first.status_code, retried.status_code, second.status_code) == (201, 200, 201)
+    assert retried.json() == first.json()
+    conflict = refund("till-1:r1", amount="50")  # the same key for another refund
+    assert (conflict.status_code, conflict.json()["error"]) == (409, "idempotency.conflict")
+    bad = refund("not a key!")
+    assert bad.status_code == 422
+    assert _member(db, member_id).points_balance == 300  # two refunds of 100, no more
+    # Without an id or a key, equal amounts are one refund (a retry cannot be told apart).
+    assert (refund(None).status_code, refund(None).status_code) == (201, 200)
+    assert _member(db, member_id).points_balance == 200
+
+
 def test_a_refund_beyond_the_purchase_is_409(api, db, clock, programme):
     member_id = new_member(db, clock, programme)
     number = format_member_number(member_id)
