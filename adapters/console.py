@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from core.messages import Button, Incoming, Reply, parse_command
+from core.chat import Button, Incoming, Reply, parse_command
 
 
 class ConsoleChannel:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal
 
-from core.clock import as_utc
+from core.kernel import as_utc
 from core.programme import Text, pick_text
 
 LOCALES = ("zh-TW", "en")

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import core.models  # noqa: F401  (registers every table)
-from core.db import make_engine
+from core.kernel.db import make_engine
 from core.models import metadata
 
 config = context.config

@@ -19,11 +19,12 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 
-from bot.bootstrap import Services, sync_programme
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
 from bot.dialogs import Dialogs
-from bot.settings import Settings
-from core.clock import FixedClock
-from core.db import Database, make_engine
+from core.kernel import Database
+from core.kernel.clock import FixedClock
+from core.kernel.db import make_engine
 from core.programme import Programme
 from tests.support.databases import (
     postgres_problem,
@@ -90,7 +91,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test."""
-    from bot.migrate import upgrade
+    from bot.app.migrate import upgrade
 
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")

@@ -24,7 +24,7 @@ import pytest
 import bot.dialogs.router  # noqa: F401  registers every dialog module
 from bot.dialogs.registry import COMMANDS
 from bot.i18n import CATALOG_DIR, DEFAULT_LOCALE, LOCALES, catalog
-from core import errors
+from core.kernel import errors
 
 DIALOGS = Path(__file__).resolve().parent.parent / "bot" / "dialogs"
 CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")

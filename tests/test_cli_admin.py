@@ -3,10 +3,10 @@
 import pytest
 from sqlmodel import select
 
-from core.admin import hash_token, verify_api_token
-from core.clock import SystemClock
-from core.db import Database
+from core.kernel import Database, SystemClock
 from core.models import Admin, ApiToken, AuditLog
+from core.staff import verify_api_token
+from core.staff.admins import hash_token
 from tests.support.cli import loyalty
 
 

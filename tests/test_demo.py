@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from bot.bootstrap import Services
-from bot.cli import app
+from bot.app import Services
+from bot.cli.main import app
 from bot.demo import seed_demo
-from bot.demo_batches import batches
-from bot.demo_context import ID_TABLES, DemoContext
+from bot.demo.batches import batches
+from bot.demo.context import ID_TABLES, DemoContext
+from core.kernel import local_day
 from core.models import (
     ChannelIdentity,
     CouponDefinition,
@@ -37,7 +38,6 @@ from core.models import (
 )
 from core.programme import STAGES, Programme
 from core.stats import funnel
-from core.timeutil import local_day
 from tests.conftest import START
 from tests.support.members import new_member
 from tests.support.processes import LOYALTY, clean_env

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from core.db import make_engine
+from core.kernel.db import make_engine
 from core.models import metadata
 
 

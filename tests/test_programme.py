@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from core.programme import Programme
-from core.programme_file import load_programme
+from core.kernel import ConfigError
+from core.programme import Programme, load_programme
 
 EXAMPLE = Path(__file__).parent.parent / "loyalty.example.toml"
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from bot.api import campaigns, coupons, exports, members, purchases, stats, surveys
 from bot.api.deps import ApiCaller, authenticate
 from bot.api.errors import ApiError, ApiRoute, errors
-from bot.api.ratelimit import Limiter, RateLimiter, retry_after_seconds
-from bot.settings import Settings
+from bot.api.ratelimit import Limiter, RateLimiter, limiter_for, retry_after_seconds
+from bot.app import Settings
 
 PREFIX = "/api/v1"
 
@@ -45,4 +45,4 @@ def build_api_router(settings: Settings, *, limiter: Limiter | None = None) -> A
     return router
 
 
-__all__ = ["PREFIX", "build_api_router"]
+__all__ = ["PREFIX", "build_api_router", "limiter_for"]

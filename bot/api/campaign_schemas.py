@@ -10,12 +10,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.api.schemas import ApiDateTime, storable
-from core.campaign_launch import LaunchResult
-from core.campaign_report import CampaignReport, VariantReport, Verdict
-from core.campaigns import CampaignSpec, CampaignView
-from core.delivery_content import ButtonSpec
+from core.campaigns import (
+    CampaignReport,
+    CampaignSpec,
+    CampaignView,
+    LaunchResult,
+    Segment,
+    VariantReport,
+    Verdict,
+)
+from core.outbox import ButtonSpec
 from core.programme import Text
-from core.segments import Segment
 
 SEGMENT_EXAMPLE: dict[str, Any] = {
     "stages": ["interest"],

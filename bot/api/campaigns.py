@@ -25,11 +25,17 @@ from bot.api.deps import (
     TokenDep,
 )
 from bot.api.errors import ApiRoute, ErrorBody, errors
-from bot.automation_texts import push_channels
-from core.campaign_launch import launch_campaign
-from core.campaign_report import campaign_report
-from core.campaigns import cancel_campaign, create_campaign, get_campaign, list_campaigns
-from core.segments import audience_by_channel, audience_count
+from bot.delivery import push_channels
+from core.campaigns import (
+    audience_by_channel,
+    audience_count,
+    campaign_report,
+    cancel_campaign,
+    create_campaign,
+    get_campaign,
+    launch_campaign,
+    list_campaigns,
+)
 
 router = APIRouter(tags=["campaigns"], route_class=ApiRoute)
 

@@ -13,10 +13,16 @@ from sqlmodel import col, select
 from bot.api.deps import AuditOnCommit, ClockDep, ProgrammeDep, ReaderDep, SessionDep, TokenDep
 from bot.api.errors import ApiRoute, errors
 from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel, money, storable
-from core.coupon_codes import CouponValue
-from core.coupon_rules import MAX_INT, MAX_VALID_DAYS, find_definition, remaining_stock
-from core.coupons import define_coupon, redeem_coupon
-from core.errors import InvalidInput
+from core.coupons import (
+    MAX_INT,
+    MAX_VALID_DAYS,
+    CouponValue,
+    define_coupon,
+    find_definition,
+    redeem_coupon,
+    remaining_stock,
+)
+from core.kernel import InvalidInput
 from core.models import CouponDefinition
 from core.programme import CouponRule
 

@@ -14,10 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from bot.api.errors import ApiError
-from bot.bootstrap import Services
-from core.admin import audit, verify_api_token
-from core.clock import Clock
+from bot.app import Services
+from core.kernel import Clock
 from core.programme import Programme
+from core.staff import audit, verify_api_token
 
 BOOTSTRAP_NAME = "bootstrap"
 bearer = HTTPBearer(

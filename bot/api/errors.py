@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
-from core.errors import (
+from core.kernel import (
     ConsentRequired,
     DomainError,
     IdempotencyConflict,

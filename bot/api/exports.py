@@ -15,10 +15,9 @@ from bot.api.csvstream import CsvResponse, csv_attachment, csv_chunks, csv_doc
 from bot.api.deps import ClockDep, ServicesDep, SessionDep, TokenDep
 from bot.api.errors import ApiRoute, errors
 from bot.api.schemas import ApiDateTime
-from core.admin import record_audit
-from core.db import Database
-from core.errors import InvalidInput
+from core.kernel import Database, InvalidInput
 from core.models import Event, Member, format_member_number
+from core.staff import record_audit
 
 router = APIRouter(tags=["exports"], route_class=ApiRoute)
 

@@ -24,13 +24,12 @@ from bot.api.schemas import (
     MemberPage,
     MemberPublic,
 )
-from core.admin import record_audit
-from core.enrolment import enrol_member
-from core.errors import MemberErased, MemberNotFound
-from core.ledger import MAX_INT
-from core.member_search import MAX_PAGE, search_members
+from core.kernel import MemberErased, MemberNotFound
+from core.members import MAX_PAGE, enrol_member, search_members
 from core.models import Member
+from core.points import MAX_INT
 from core.privacy import erase_member, export_member_data
+from core.staff import record_audit
 
 router = APIRouter(tags=["members"], route_class=ApiRoute)
 

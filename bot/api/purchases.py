@@ -19,7 +19,7 @@ from bot.api.purchase_schemas import (
     RefundRecorded,
 )
 from bot.api.schemas import NO_NUL, money
-from core.errors import PurchaseNotFound
+from core.kernel import PurchaseNotFound
 from core.members import find_member
 from core.models import Purchase, Refund, format_member_number
 from core.purchases import ORDER_ID_MAX, record_purchase, refund_purchase

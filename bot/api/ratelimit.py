@@ -2,7 +2,7 @@
 average, in bursts of up to `burst`.
 
 `RateLimiter` keeps its buckets in this process (SQLite: one process serves). On PostgreSQL
-`bot.shared_limits.SharedRateLimiter` keeps them in the database, so the processes of
+`bot.app.shared_limits.SharedRateLimiter` keeps them in the database, so the processes of
 `serve --workers N`, or of several machines, hold a caller to one limit together.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.shared_limits import SharedRateLimiter
-from core.db import Database
+from bot.app import SharedRateLimiter
+from core.kernel import Database
 
 
 class Limiter(Protocol):

@@ -11,9 +11,8 @@ from pydantic import BaseModel
 
 from bot.api.deps import ClockDep, ProgrammeDep, ReaderDep
 from bot.api.errors import ApiRoute, errors
-from core.errors import InvalidInput
+from core.kernel import InvalidInput, local_day
 from core.stats import MAX_WITHIN_DAYS, CohortConversion, cohort_conversion, cohort_funnel
-from core.timeutil import local_day
 
 router = APIRouter(route_class=ApiRoute)
 

@@ -13,8 +13,9 @@ from bot.dialogs.registry import button, command, on_state
 from bot.dialogs.state import clear_state, get_state, set_state
 from bot.dialogs.turn import Turn
 from bot.i18n import LOCALES
-from core.messages import Button, Reply
-from core.privacy import erase_member, opt_in, opt_out, set_locale
+from core.chat import Button, Reply
+from core.members import opt_in, opt_out, set_locale
+from core.privacy import erase_member
 
 CONFIRM_ERASE = "confirm_erase"
 

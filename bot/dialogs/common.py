@@ -8,8 +8,8 @@ from bot.dialogs import registry
 from bot.dialogs.registry import ButtonHandler
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
-from core.errors import DomainError
-from core.messages import Reply
+from core.chat import Reply
+from core.kernel import DomainError
 
 
 def signup_first(handler: ButtonHandler) -> ButtonHandler:

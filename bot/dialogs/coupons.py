@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from bot.dialogs.common import signup_first
 from bot.dialogs.registry import button, command
 from bot.dialogs.turn import Turn
+from core.chat import MAX_PAYLOAD_BYTES, Button, Card, Reply
 from core.coupons import (
     AvailableCoupon,
     ClaimResult,
@@ -23,8 +24,7 @@ from core.coupons import (
     claim_coupon,
     member_coupons,
 )
-from core.errors import CouponNotFound
-from core.messages import MAX_PAYLOAD_BYTES, Button, Card, Reply
+from core.kernel import CouponNotFound
 from core.models import CouponDefinition
 
 CLAIM = "claim"

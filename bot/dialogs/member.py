@@ -9,9 +9,9 @@ from bot.dialogs.menus import menu_buttons
 from bot.dialogs.registry import button, command, on_text
 from bot.dialogs.rewards import referrer_notice
 from bot.dialogs.turn import Turn
-from core.errors import ReferralRejected
+from core.chat import Button, Card, Reply
+from core.kernel import ReferralRejected
 from core.members import sign_up
-from core.messages import Button, Card, Reply
 from core.points import points_expiring
 from core.tiers import tier_progress
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.dialogs.registry import command
 from bot.dialogs.turn import Turn
-from core.messages import Button, Reply
+from core.chat import Button, Reply
 from core.privacy import export_member_data
 
 RECENT = 10  # entries shown per list

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.dialogs.turn import Turn
-from core.messages import Reply
+from core.chat import Reply
 
 Handler = Callable[[Turn], Reply]
 ButtonHandler = Callable[[Turn, list[str]], Reply]

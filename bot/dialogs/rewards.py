@@ -9,11 +9,11 @@ from sqlmodel import select
 from bot.dialogs.registry import command
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
-from core.checkins import CheckinResult, check_in
-from core.errors import AlreadyCheckedIn
-from core.messages import Button, Card, Notice, Reply
+from core.chat import Button, Card, Notice, Reply
+from core.kernel import AlreadyCheckedIn
 from core.models import LedgerEntry, Member, Referral
 from core.programme import ReferralRule
+from core.rewards import CheckinResult, check_in
 
 TELEGRAM_LINK = "https://t.me/{bot}?start={code}"
 

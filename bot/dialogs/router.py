@@ -10,26 +10,25 @@ import logging
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import registry
 
 # Importing a dialog module registers its commands, buttons and text handlers.
 from bot.dialogs import member as member_dialogs  # noqa: F401  isort: skip
 from bot.dialogs import account, coupons, mydata, rewards, surveys, tiers  # noqa: F401  isort: skip
-from bot.dialogs import admin as admin_dialogs  # noqa: F401  isort: skip
-from bot.dialogs import campaign_buttons  # noqa: F401  isort: skip
-from bot.dialogs import campaigns as campaign_dialogs  # noqa: F401  isort: skip
+from bot.dialogs.admin import commands as admin_dialogs  # noqa: F401  isort: skip
+from bot.dialogs.campaigns import buttons as campaign_buttons  # noqa: F401  isort: skip
+from bot.dialogs.campaigns import commands as campaign_dialogs  # noqa: F401  isort: skip
 from bot.dialogs.menus import menu_buttons as help_buttons
 from bot.dialogs.state import get_state
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
-from core.admin import chat_user, record_audit
-from core.errors import DomainError
+from core.chat import MAX_TEXT_CHARS, Incoming, Outcome, Reply
 from core.funnel import log_member_event
-from core.members import register_contact
-from core.messages import MAX_TEXT_CHARS, Incoming, Outcome, Reply
+from core.kernel import DomainError
+from core.members import mark_reachable, mark_unreachable, register_contact
 from core.models import Member
-from core.privacy import mark_reachable, mark_unreachable
+from core.staff import chat_user, record_audit
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from bot.dialogs.admin_views import percent
+from bot.dialogs.admin.views import percent
 from bot.i18n import Translator
-from core.messages import Card
+from core.chat import Card
 from core.models import MemberScore
 
 

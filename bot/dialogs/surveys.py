@@ -14,8 +14,8 @@ from sqlmodel import col, select
 from bot.dialogs.common import error_text, signup_first, words
 from bot.dialogs.registry import button, command, on_text
 from bot.dialogs.turn import Turn
-from core.errors import InvalidAnswer
-from core.messages import MAX_PAYLOAD_BYTES, Button, Card, Reply
+from core.chat import MAX_PAYLOAD_BYTES, Button, Card, Reply
+from core.kernel import InvalidAnswer
 from core.models import Survey, SurveyProgress
 from core.surveys import (
     AnswerResult,

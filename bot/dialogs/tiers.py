@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dialogs.registry import command
 from bot.dialogs.turn import Turn
-from core.messages import Button, Card, Reply
+from core.chat import Button, Card, Reply
 from core.programme import Tier
 from core.tiers import TierProgress, tier_progress
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.i18n import Translator
-from core.messages import Incoming, Notice
+from core.chat import Incoming, Notice
 from core.models import Member
 from core.programme import Programme
 

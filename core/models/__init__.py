@@ -28,10 +28,13 @@ from core.models.points import (
 from core.models.scores import MemberScore
 from core.models.stats import BuyerCohort, CampaignCounter, StageCohort, StatsDaily
 from core.models.surveys import Survey, SurveyAnswer, SurveyProgress, SurveyQuestion
+from core.models.types import JSONType, UTCDateTime
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "JSONType",
+    "UTCDateTime",
     "Admin",
     "ApiToken",
     "AuditLog",

@@ -86,7 +86,7 @@ class ApiToken(SQLModel, table=True):
 
 class RateLimit(SQLModel, table=True):
     """A rate limit several processes keep together (PostgreSQL): the key's theoretical
-    arrival time, in seconds since the epoch (GCRA; see bot.shared_limits)."""
+    arrival time, in seconds since the epoch (GCRA; see bot.app.shared_limits)."""
 
     __tablename__ = "rate_limit"
 

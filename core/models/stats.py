@@ -1,6 +1,6 @@
 """Counters kept for admin stats, written in the same transaction as the rows they count.
 
-What each counter counts, and which day it is dated by, is listed in core.stats_counters;
+What each counter counts, and which day it is dated by, is listed in core.stats.counters;
 core.stats.rebuild recomputes all of them from the base tables.
 """
 

@@ -7,6 +7,12 @@ model`; simulate: synthetic members drawn from the models, for tests.
 
 from core.prediction.bgnbd import BgNbd, BgNbdFit, fit_bgnbd
 from core.prediction.gamma_gamma import GammaGamma, GammaGammaFit, fit_gamma_gamma
+from core.prediction.member_scores import (
+    NotEnoughPurchases,
+    ScoringRun,
+    score_members,
+    score_members_job,
+)
 from core.prediction.report import FittedModels, fit_models, model_report
 from core.prediction.rfm import SEGMENTS, RfmScores, quintile_scores, rfm_scores, segment_for
 from core.prediction.scoring import (
@@ -20,6 +26,10 @@ from core.prediction.scoring import (
 from core.prediction.summary import PurchaseSummary, TimeUnit, choose_time_unit, summarise
 
 __all__ = [
+    "NotEnoughPurchases",
+    "ScoringRun",
+    "score_members",
+    "score_members_job",
     "SEGMENTS",
     "BgNbd",
     "BgNbdFit",

@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
-from core.clock import as_utc
-from core.timeutil import local_day, zone
+from core.kernel import as_utc, local_day, zone
 
 TimeUnit = Literal["day", "week"]
 UNIT_DAYS: dict[str, int] = {"day": 1, "week": 7}

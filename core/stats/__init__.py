@@ -1,10 +1,22 @@
 """Stats for admins, read from incrementally kept aggregates, never from the event log.
 
-The counters are bumped by the use cases (core.stats_counters) and can be recomputed from
+The counters are bumped by the use cases (core.stats.counters) and can be recomputed from
 the base tables (`rebuild_aggregates`).
 """
 
 from core.stats.campaigns import CampaignFigure, best_campaigns
+from core.stats.counters import (
+    note_answer,
+    note_checkin,
+    note_claim,
+    note_erasure,
+    note_purchase,
+    note_redemption,
+    note_refund,
+    note_signup,
+    note_stage_entries,
+    note_survey_completed,
+)
 from core.stats.funnel import (
     MAX_WITHIN_DAYS,
     CohortConversion,
@@ -16,9 +28,22 @@ from core.stats.funnel import (
     funnel,
 )
 from core.stats.kpis import Kpis, kpis
+from core.stats.nps import NpsScore, nps_score
 from core.stats.rebuild import rebuild_aggregates
 
 __all__ = [
+    "NpsScore",
+    "note_answer",
+    "note_checkin",
+    "note_claim",
+    "note_erasure",
+    "note_purchase",
+    "note_redemption",
+    "note_refund",
+    "note_signup",
+    "note_stage_entries",
+    "note_survey_completed",
+    "nps_score",
     "MAX_WITHIN_DAYS",
     "CampaignFigure",
     "CohortConversion",

@@ -1,8 +1,8 @@
-"""The best campaigns of a window, from the campaign counters (core.stats_counters).
+"""The best campaigns of a window, from the campaign counters (core.stats.counters).
 
 A summary for /stats, not the campaign report: outcomes here are every claim, redemption
-and purchase attributed to the campaign (core.attribution decides which), per member the
-campaign targeted; core.campaign_report has the per-delivery figures and the A/B test.
+and purchase attributed to the campaign (core.campaigns.attribution decides which), per member the
+campaign targeted; core.campaigns.report has the per-delivery figures and the A/B test.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from core.kernel import start_of_local_day
 from core.models import Campaign, CampaignCounter
 from core.programme import Programme
-from core.timeutil import start_of_local_day
 
 BEST_LIMIT = 3
 

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from core.kernel import local_day
 from core.models import FunnelDaily, StageCohort
 from core.programme import STAGES, Programme
-from core.stats_counters import MAX_DAYS_TO_NEXT
-from core.timeutil import local_day
+from core.stats.counters import MAX_DAYS_TO_NEXT
 
 MAX_WITHIN_DAYS = MAX_DAYS_TO_NEXT - 1
 

@@ -2,7 +2,7 @@
 
 Windows are programme-local days: the last `days` days, today included. Purchase figures
 belong to the day a purchase occurred (its refunds too), coupon figures to the day a
-coupon was claimed; see core.stats_counters for every counter.
+coupon was claimed; see core.stats.counters for every counter.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from core.kernel import local_day
 from core.models import BuyerCohort, Member, StatsDaily
 from core.programme import Programme
 from core.stats.campaigns import CampaignFigure, best_campaigns
-from core.survey_results import NpsScore
-from core.timeutil import local_day
+from core.stats.nps import NpsScore
 
 RETENTION_WINDOWS = (30, 90)
 CENT = Decimal("0.01")

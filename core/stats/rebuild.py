@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
+from core.kernel import local_day as python_local_day
+from core.kernel import zone
 from core.models import (
     BuyerCohort,
     CampaignCounter,
@@ -31,11 +33,9 @@ from core.models import (
 )
 from core.models import Checkin as CheckinRow
 from core.programme import STAGES, Programme
+from core.stats.counters import MAX_DAYS_TO_NEXT, REPEAT_WINDOWS
+from core.stats.nps import DETRACTOR_UP_TO, PROMOTER_FROM
 from core.stats.sql import as_date, days_between, epoch_microseconds, local_day
-from core.stats_counters import MAX_DAYS_TO_NEXT, REPEAT_WINDOWS
-from core.survey_results import DETRACTOR_UP_TO, PROMOTER_FROM
-from core.timeutil import local_day as python_local_day
-from core.timeutil import zone
 
 AGGREGATES: tuple[type[SQLModel], ...] = (
     BuyerCohort,

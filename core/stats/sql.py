@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from core.models.types import UTCDateTime
+from core.models import UTCDateTime
 
 # Offset changes are looked for in this range; times outside it use its first or last offset.
 SPAN = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))

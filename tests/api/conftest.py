@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.web import create_app
 
 TOKEN = "test-bootstrap-token-7f3a"

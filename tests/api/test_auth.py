@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from bot.api.ratelimit import RateLimiter
 from bot.web import create_app
-from core.admin import create_api_token, revoke_api_token
 from core.models import ApiToken, AuditLog
+from core.staff import create_api_token, revoke_api_token
 from tests.api.conftest import with_api_settings
 
 

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.web import create_app
+from core.members import opt_out
 from core.models import AuditLog, Campaign, Delivery
-from core.preferences import opt_out
 from tests.api.conftest import TOKEN, with_api_settings
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.support.members import new_member

@@ -21,11 +21,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.bootstrap import Services, sync_programme
-from bot.settings import Settings
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
 from bot.web import create_app
-from core.clock import FixedClock
-from core.db import Database
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.models import format_member_number
 from core.programme import Programme
 from tests.api.conftest import TOKEN, with_api_settings

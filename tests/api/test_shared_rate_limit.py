@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api.ratelimit import RateLimiter, limiter_for
-from bot.bootstrap import Services, sync_programme
-from bot.settings import Settings
-from bot.shared_limits import SharedRateLimiter
+from bot.api import limiter_for
+from bot.api.ratelimit import RateLimiter
+from bot.app import Services, Settings, SharedRateLimiter
+from bot.app.services import sync_programme
 from bot.web import create_app
-from core.clock import FixedClock
-from core.db import Database
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.programme import Programme
 from tests.api.conftest import TOKEN, with_api_settings
 from tests.conftest import START

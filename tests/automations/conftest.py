@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.automation_texts import automation_sending
-from bot.bootstrap import Services
-from core.automations import AutomationResult, Sending, run_automation
+from bot.app import Services
+from bot.delivery import automation_sending
+from core.automations import Sending, run_automation
+from core.automations.runs import AutomationResult
+from core.members import opt_out
 from core.models import Delivery, Member
-from core.preferences import opt_out
 
 CHANNELS = ("console", "telegram", "line")
 

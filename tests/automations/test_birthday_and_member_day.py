@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import col, select
 
-from bot.bootstrap import Services
-from core.clock import FixedClock
+from bot.app import Services
+from core.kernel.clock import FixedClock
 from core.models import LedgerEntry
 from tests.automations.conftest import Automations, opt_out_member, update_member
 from tests.support.members import new_member

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.bootstrap import Services
-from core.clock import FixedClock
+from bot.app import Services
+from core.kernel.clock import FixedClock
 from tests.automations.conftest import Automations, opt_out_member
 from tests.support.coupons import claim
 from tests.support.members import new_member

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.bootstrap import Services
-from bot.jobs import (
+from bot.app import Services
+from bot.scheduling.jobs import (
     expire_old_coupons,
     expire_old_points,
     purge_inbound_updates,
@@ -21,7 +21,7 @@ from bot.jobs import (
     update_member_risk,
     warn_expiring_points,
 )
-from core.clock import FixedClock
+from core.kernel.clock import FixedClock
 from core.models import CouponGrant, InboundUpdate, Member
 from core.programme import Programme
 from tests.automations.conftest import Automations, update_member

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.leadership import AdvisoryLockLeadership, LeaseLeadership, current_leader
-from core.clock import FixedClock
-from core.db import Database
+from bot.scheduling.leadership import AdvisoryLockLeadership, LeaseLeadership, current_leader
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from tests.support.databases import truncate_all
 
 TTL = timedelta(seconds=15)

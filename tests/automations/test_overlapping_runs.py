@@ -8,9 +8,9 @@ from datetime import date
 
 from sqlmodel import select
 
-from bot.bootstrap import Services
-from core.clock import FixedClock
-from core.enrolment import enrol_member
+from bot.app import Services
+from core.kernel.clock import FixedClock
+from core.members import enrol_member
 from core.models import LedgerEntry
 from tests.automations.conftest import Automations, update_member
 from tests.support.members import new_member

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.scheduler import Scheduled, scheduled_jobs
+from bot.scheduling.scheduler import Scheduled, scheduled_jobs
 from core.programme import Programme
 
 TEN_IN_TAIPEI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

@@ -24,14 +24,13 @@ import pytest
 import sqlalchemy as sa
 
 import tests.fakes.fixtures as fake_fixtures
-from bot.bootstrap import Services, sync_programme
-from bot.leadership import current_leader
-from bot.settings import Settings
-from core.clock import FixedClock
-from core.db import Database
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
+from bot.scheduling.leadership import current_leader
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.models import Delivery, LedgerEntry, Member
-from core.programme import Programme
-from core.programme_file import load_programme
+from core.programme import Programme, load_programme
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
 from tests.support.coupons import claim

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
-from bot.bootstrap import Services
-from bot.jobs import update_member_risk
-from core.automation_audiences import day_bucket
-from core.clock import FixedClock
+from bot.app import Services
+from bot.scheduling.jobs import update_member_risk
+from core.automations.audiences import day_bucket
+from core.kernel.clock import FixedClock
 from core.models import Event
 from tests.automations.conftest import Automations, update_member
 from tests.support.members import new_member

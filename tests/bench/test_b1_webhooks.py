@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import Database
+from core.kernel import Database
 from tests.bench.webhook_load import (
     FakeBotProcess,
     Posted,

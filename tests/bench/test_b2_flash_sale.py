@@ -43,10 +43,8 @@ from sqlmodel import col, select
 
 from bot.dialogs.coupons import claim_payloads
 from bot.i18n import LOCALES, catalog
-from core.clock import SystemClock
-from core.coupon_rules import remaining_stock
-from core.coupons import define_coupon
-from core.db import Database
+from core.coupons import define_coupon, remaining_stock
+from core.kernel import Database, SystemClock
 from core.models import ChannelIdentity, CouponDefinition, CouponGrant, InboundUpdate
 from core.programme import CouponRule
 from tests.bench.webhook_load import (

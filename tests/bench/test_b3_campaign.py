@@ -28,12 +28,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.bootstrap import Services, sync_programme
-from bot.settings import Settings
-from core.clock import FixedClock
-from core.db import Database
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
+from core.campaigns import Segment, audience_count
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.programme import Programme
-from core.segments import Segment, audience_count
 from tests.campaigns.crash import Fakes, finish, kill, start_worker, stop_leftovers, wait_until
 from tests.campaigns.harness import launch, new_campaign
 from tests.campaigns.population import add_people, people
@@ -69,7 +69,7 @@ def test_b3_on_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> Non
 
 
 def report(kind: str, url: str, workdir: Path) -> None:
-    from bot.migrate import upgrade
+    from bot.app.migrate import upgrade
 
     load = os.getloadavg()[0]
     database = Database(url)

@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.bootstrap import Services, sync_programme
-from bot.migrate import upgrade
-from bot.settings import Settings
-from core.clock import FixedClock
-from core.db import Database, make_engine
+from bot.app import Services, Settings
+from bot.app.migrate import upgrade
+from bot.app.services import sync_programme
+from core.kernel import Database
+from core.kernel.clock import FixedClock
+from core.kernel.db import make_engine
 from core.programme import Programme
 from core.stats import funnel, kpis, rebuild_aggregates
 from tests.bench.b4_data import NOW, analyze, generate
@@ -144,7 +145,7 @@ def report(kind: str, url: str, programme: Programme, built: dict[str, float] | 
     database = Database(url)
     load = os.getloadavg()[0]
 
-    def stats_command() -> None:  # what /stats runs: bot/dialogs/admin.py
+    def stats_command() -> None:  # what /stats runs: bot/dialogs/admin/commands.py
         with database.reader() as session:
             found = funnel(session, programme=programme, now=NOW, days=30)
             figures = kpis(session, now=NOW, days=30, programme=programme)

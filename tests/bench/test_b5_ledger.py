@@ -32,11 +32,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from core.clock import SystemClock
-from core.db import Database
-from core.errors import InsufficientPoints
+from core.kernel import Database, InsufficientPoints, SystemClock
 from core.models import LedgerEntry, Member, Purchase
-from core.points import spend_points
+from core.points.actions import spend_points
 from core.programme import Programme
 from core.purchases import record_purchase
 from tests.support.databases import postgres_url, truncate_all

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import make_engine
+from core.kernel.db import make_engine
 from tests.support.databases import truncate_all
 from tests.support.processes import LOYALTY, clean_env
 

@@ -8,7 +8,7 @@
 calls from the K-th on as compact rows, so the bench can follow thousands of replies
 without fetching every call's parameters again on each poll.
 
-`serve` is `loyalty serve` (bot/cli.py) with one difference: the Telegram channel's send
+`serve` is `loyalty serve` (bot/cli/main.py) with one difference: the Telegram channel's send
 limits. `loyalty serve` builds its channels with Telegram's real limits (30 messages a
 second, 1 a second per chat) and no setting changes them, so this passes higher ones to
 `build_channels`, the same composition root, or the bench would measure our rate limiter.
@@ -76,7 +76,7 @@ def serve(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     import uvicorn
 
-    from bot.bootstrap import bootstrap
+    from bot.app import bootstrap
 
     bootstrap(migrate=True).close()
     os.environ[RATES_ENV] = f"{options.telegram_rate},{options.per_chat_rate}"
@@ -92,8 +92,7 @@ def serve(argv: list[str]) -> None:
 
 def served_app() -> FastAPI:
     """One server process: `bot.web.worker_app` with the bench's send limits."""
-    from bot.bootstrap import bootstrap
-    from bot.channels import build_channels
+    from bot.app import bootstrap, build_channels
     from bot.web import create_app
 
     services = bootstrap()

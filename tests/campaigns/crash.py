@@ -1,6 +1,6 @@
 """Killing a delivery worker process mid-campaign, for the crash tests and the benchmark.
 
-The worker (`python -m bot.delivery_worker`) runs as a separate process against the fake
+The worker (`python -m bot.delivery`) runs as a separate process against the fake
 platforms, which stay in the test process and keep what they received across the kill.
 `Holding*` fakes accept one chosen request and then hold its answer, so a test can kill
 the worker in the exact instant between the platform accepting and our commit.
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core.db import Database
+from core.kernel import Database
 from core.models import Delivery
-from core.outbox_claim import IN_DOUBT
+from core.outbox import IN_DOUBT
 from tests.campaigns.harness import WEBHOOK_SECRET
 from tests.fakes._http import Request, Response
 from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET, TELEGRAM_TOKEN
@@ -103,7 +103,7 @@ def start_worker(
     )
     log = open(workdir / f"{log_name}.log", "ab")  # noqa: SIM115 - the process owns it
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.delivery_worker", *arguments],
+        [sys.executable, "-m", "bot.delivery", *arguments],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -9,11 +9,10 @@ from typing import Any
 
 from adapters.line import LineChannel
 from adapters.telegram import TelegramChannel
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.delivery import DeliveryWorker
-from core.campaign_launch import LaunchResult, launch_campaign
-from core.campaigns import CampaignView, create_campaign
-from core.channels import Channel
+from core.campaigns import CampaignView, LaunchResult, create_campaign, launch_campaign
+from core.chat import Channel
 from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET, TELEGRAM_TOKEN
 from tests.fakes.line import FakeLineAPI
 from tests.fakes.telegram import FakeTelegramBotAPI

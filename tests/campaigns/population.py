@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.db import Database
+from core.kernel import Database
 from core.models import ChannelIdentity, Member
 
 CHUNK = 5_000

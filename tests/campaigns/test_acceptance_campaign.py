@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.bootstrap import Services
-from core.campaign_report import campaign_report
-from core.clock import FixedClock
+from bot.app import Services
+from core.campaigns import campaign_report
+from core.kernel.clock import FixedClock
 from core.models import ChannelIdentity, Delivery, Member
 from tests.campaigns.harness import (
     channels_for,

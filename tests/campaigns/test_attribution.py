@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.bootstrap import Services
-from core.clock import FixedClock
+from bot.app import Services
 from core.coupons import claim_coupon, redeem_coupon
+from core.kernel.clock import FixedClock
 from core.models import CouponGrant, Event, Purchase
 from core.outbox import claim_due, mark_sent
 from core.purchases import record_purchase

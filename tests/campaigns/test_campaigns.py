@@ -11,18 +11,20 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.bootstrap import Services
-from core.campaign_launch import (
+from bot.app import Services
+from core.campaigns import (
+    CampaignView,
+    cancel_campaign,
     complete_campaigns,
+    get_campaign,
     launch_due_campaigns,
-    variant_bucket,
-    variant_for,
+    list_campaigns,
 )
-from core.campaigns import CampaignView, cancel_campaign, get_campaign, list_campaigns
-from core.clock import FixedClock
-from core.errors import CampaignClosed, CouponNotFound, InvalidInput
+from core.campaigns.launch import variant_bucket, variant_for
+from core.kernel import CampaignClosed, CouponNotFound, InvalidInput
+from core.kernel.clock import FixedClock
 from core.models import Campaign, ChannelIdentity, Delivery
-from core.outbox import campaign_dedupe_key
+from core.outbox.deliveries import campaign_dedupe_key
 from tests.campaigns.harness import launch, new_campaign
 from tests.campaigns.population import add_people, people
 

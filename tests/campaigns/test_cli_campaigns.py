@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.bootstrap import Services
+from bot.app import Services
 from tests.campaigns.harness import WEBHOOK_SECRET
 from tests.campaigns.population import add_people, people
 from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET, TELEGRAM_TOKEN

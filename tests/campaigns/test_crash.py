@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.bootstrap import Services
-from core.campaign_report import campaign_report
+from bot.app import Services
+from core.campaigns import campaign_report
 from core.models import Campaign
 from tests.campaigns.crash import (
     Fakes,

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import Dialogs
-from core.campaign_report import campaign_report
-from core.clock import FixedClock
-from core.messages import Incoming
+from core.campaigns import campaign_report
+from core.chat import Incoming
+from core.kernel.clock import FixedClock
 from core.models import CouponGrant, Delivery, Event
 from tests.campaigns.harness import (
     channels_for,

@@ -11,12 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.bootstrap import Services
-from core.clock import FixedClock
-from core.errors import InvalidInput
+from bot.app import Services
+from core.kernel import InvalidInput
+from core.kernel.clock import FixedClock
 from core.models import ChannelIdentity, Delivery, Event, Member
 from core.outbox import (
-    MAX_ATTEMPTS,
     Claim,
     claim_due,
     enqueue,
@@ -26,9 +25,10 @@ from core.outbox import (
     mark_sent,
     record_click,
 )
+from core.outbox.claims import MAX_ATTEMPTS
+from core.outbox.rules import quiet_until
 from core.privacy import erase_member
 from core.programme import FrequencyCap, Programme, QuietHours
-from core.send_rules import quiet_until
 from tests.campaigns.population import Person, add_people
 
 TAIPEI_10AM = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

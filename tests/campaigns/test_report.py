@@ -12,15 +12,11 @@ from hypothesis import strategies as st
 from sqlmodel import select
 from statsmodels.stats.proportion import proportions_ztest
 
-from bot.bootstrap import Services
-from core.campaign_report import (
-    VariantReport,
-    campaign_report,
-    two_proportion_z_test,
-    verdict,
-)
-from core.clock import FixedClock
+from bot.app import Services
+from core.campaigns import VariantReport, campaign_report
+from core.campaigns.report import two_proportion_z_test, verdict
 from core.coupons import claim_coupon, redeem_coupon
+from core.kernel.clock import FixedClock
 from core.models import Delivery
 from core.outbox import claim_due, mark_failed, mark_sent
 from core.purchases import record_purchase

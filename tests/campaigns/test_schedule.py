@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.bootstrap import Services
-from bot.jobs import launch_campaigns
-from bot.scheduler import scheduled_jobs
+from bot.app import Services
+from bot.scheduling.jobs import launch_campaigns
+from bot.scheduling.scheduler import scheduled_jobs
 from core.automations import Sending
-from core.clock import FixedClock
+from core.kernel.clock import FixedClock
 from tests.campaigns.harness import new_campaign
 from tests.campaigns.population import add_people, people
 

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from bot.bootstrap import Services
+from bot.app import Services
+from core.campaigns import Segment, audience_by_channel, audience_count
+from core.campaigns.segments import segment_query
 from core.models import ChannelIdentity, MemberTag
-from core.segments import Segment, audience_by_channel, audience_count, segment_query
 from tests.campaigns.population import Person, add_people
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

@@ -18,11 +18,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.bootstrap import Services, sync_programme
-from bot.settings import Settings
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
 from bot.web import create_app
-from core.clock import Clock
-from core.db import Database
+from core.kernel import Clock, Database
 from core.models import ChannelIdentity, Member
 from core.programme import Programme
 from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET

@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.telegram import TelegramChannel
-from bot.bootstrap import Services, sync_programme
-from bot.settings import Settings
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
 from bot.web import create_app
-from core.channels import Channel
-from core.clock import FixedClock
-from core.db import Database
+from core.chat import Channel
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.programme import Programme
 from tests.fakes._telegram_html import html_to_text
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import tests.fakes.fixtures as fake_fixtures
-from core.db import Database
+from core.kernel import Database
 from core.models import InboundUpdate, format_member_number
 from tests.channels import line_harness, telegram_harness
 from tests.channels.line_harness import LineApp

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from linebot.v3.messaging import ApiClient, Configuration, Message
 
 from adapters.line import LineChannel
-from adapters.line_render import render_reply, split_text, units
-from core.channels import BadUpdate
-from core.messages import Button, Card, Reply
+from adapters.line.render import render_reply, split_text, units
+from core.chat import BadUpdate, Button, Card, Reply
 from tests.fakes.webhooks import LineEvents, line_signature
 
 SECRET = "render-test-secret"

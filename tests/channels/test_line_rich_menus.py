@@ -11,13 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 import tests.fakes.fixtures as fake_fixtures
-from adapters.line import LineApiError, LineChannel
-from adapters.line_menu_image import menu_image
-from bot.bootstrap import Services
-from bot.cli import app as cli
-from core.chat_menus import saved_menus
-from core.messages import Button
+from adapters.line import LineApiError, LineChannel, menu_image
+from bot.app import Services
+from bot.cli.main import app as cli
+from core.chat import Button
 from core.purchases import record_purchase
+from core.tiers import saved_menus
 from tests.channels import line_harness
 from tests.channels.line_harness import LineApp, wait_until
 from tests.fakes.fixtures import LINE_ACCESS_TOKEN, LINE_CHANNEL_SECRET

@@ -14,10 +14,9 @@ import pytest
 
 import tests.fakes.fixtures as fake_fixtures
 from adapters.line import LineChannel
-from bot.bootstrap import Services
-from bot.messenger import Messenger
-from core.channels import SendResult
-from core.messages import Button, Card, Reply
+from bot.app import Services
+from bot.inbound import Messenger
+from core.chat import Button, Card, Reply, SendResult
 from core.models import Member
 from tests.channels import line_harness
 from tests.channels.line_harness import LineApp, line_app_on
@@ -191,7 +190,7 @@ def test_a_bad_request_is_failed_not_blocked(fake_line: FakeLineAPI) -> None:
 def test_a_wrong_access_token_fails_with_a_clear_log_line(
     fake_line: FakeLineAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="adapters.line_calls"):
+    with caplog.at_level(logging.ERROR, logger="adapters.line.calls"):
         result = send(fake_line, MEI, Reply.text("hi"), channel={"access_token": "expired"})
     assert result.status == "failed" and "401" in result.detail
     assert "LINE_CHANNEL_ACCESS_TOKEN" in caplog.text

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.telegram import TelegramChannel
-from core.channels import SendResult
-from core.messages import Reply
+from core.chat import Reply, SendResult
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 
 

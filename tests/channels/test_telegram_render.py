@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.telegram_render import (
+from adapters.telegram.render import (
     BUTTONS_ONLY_TEXT,
     MAX_MESSAGE_UNITS,
     TelegramMessage,
     render,
     utf16_units,
 )
-from core.messages import Button, Card, Reply
+from core.chat import Button, Card, Reply
 from tests.fakes._telegram_html import html_to_text
 
 

@@ -12,8 +12,7 @@ import pytest
 
 import tests.fakes.fixtures as fake_fixtures
 from adapters.telegram import TelegramChannel
-from core.channels import SendResult
-from core.messages import Button, Reply
+from core.chat import Button, Reply, SendResult
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
 

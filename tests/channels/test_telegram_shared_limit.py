@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.telegram import TelegramChannel
-from bot.shared_limits import SharedRateLimiter
-from core.db import Database
-from core.messages import Reply
+from bot.app import SharedRateLimiter
+from core.chat import Reply
+from core.kernel import Database
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
 from tests.support.databases import truncate_all

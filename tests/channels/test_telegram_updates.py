@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.telegram import TelegramChannel
-from core.channels import BadUpdate
+from core.chat import BadUpdate
 from tests.channels.telegram_bodies import mutated_updates, odd_shapes, webhook_bodies
 from tests.fakes.webhooks import TelegramUpdates
 

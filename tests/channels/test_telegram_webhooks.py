@@ -12,8 +12,8 @@ from sqlmodel import select
 
 import tests.fakes.fixtures as fake_fixtures
 from adapters.telegram import TelegramChannel
-from bot.messenger import Messenger
-from core.messages import Reply
+from bot.inbound import Messenger
+from core.chat import Reply
 from core.models import ChannelIdentity, Member
 from tests.channels import telegram_harness
 from tests.channels.telegram_harness import TelegramApp, wait_until

@@ -1,10 +1,9 @@
 """What counts as a member being active: what they (or staff serving them) did, not what
 the system wrote about them."""
 
-from core.members import register_contact
+from core.members import mark_unreachable, register_contact
 from core.models import Member
 from core.points import expire_points
-from core.privacy import mark_unreachable
 from core.purchases import record_purchase
 from tests.support.members import new_member
 

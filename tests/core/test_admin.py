@@ -3,18 +3,18 @@ import hashlib
 import pytest
 from sqlmodel import select
 
-from core.admin import (
+from core.kernel import InvalidInput, NotFound
+from core.models import Admin, ApiToken, AuditLog
+from core.staff import (
     add_admin,
     chat_user,
     create_api_token,
-    is_admin,
     record_audit,
     remove_admin,
     revoke_api_token,
     verify_api_token,
 )
-from core.errors import InvalidInput, NotFound
-from core.models import Admin, ApiToken, AuditLog
+from core.staff.admins import is_admin
 from tests.support.members import new_member
 
 

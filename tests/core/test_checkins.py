@@ -4,10 +4,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from core.checkins import CheckinResult, check_in
-from core.errors import AlreadyCheckedIn, ConsentRequired
+from core.kernel import AlreadyCheckedIn, ConsentRequired
 from core.models import Checkin, Event, LedgerEntry, Member, QualifyingEntry
-from core.programme import Caps, Programme, default_tiers
+from core.programme import Caps, Programme, defaults
+from core.rewards import CheckinResult, check_in
 from tests.support.members import new_member
 
 
@@ -143,7 +143,7 @@ def test_a_check_in_with_the_cap_used_up_keeps_the_streak_but_earns_nothing(db, 
 
 
 def test_a_check_in_adds_growth_value_when_tiers_count_growth(db, clock):
-    programme = Programme(tiers=default_tiers().model_copy(update={"basis": "growth"}))
+    programme = Programme(tiers=defaults.tiers().model_copy(update={"basis": "growth"}))
     member_id = new_member(db, clock, programme)
     _check_in(db, clock, programme, member_id)
     with db.session() as session:

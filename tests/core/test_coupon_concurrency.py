@@ -6,12 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlmodel import select
 
 from core.coupons import claim_coupon
-from core.errors import (
-    CouponLimitReached,
-    CouponOutOfStock,
-    DomainError,
-    InsufficientPoints,
-)
+from core.kernel import CouponLimitReached, CouponOutOfStock, DomainError, InsufficientPoints
 from core.models import CouponGrant, LedgerEntry, Member
 from tests.support.coupons import define, definition, give_points
 from tests.support.members import new_member

@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from core.coupon_codes import CODE_ALPHABET, new_code, normalise_code
-from core.coupons import define_coupon, sync_coupon_definitions
-from core.errors import CouponCodeUnknown, InvalidInput
+from core.coupons import CODE_ALPHABET, define_coupon, sync_coupon_definitions
+from core.coupons.codes import new_code, normalise_code
+from core.kernel import CouponCodeUnknown, InvalidInput
 from core.models import CouponDefinition
 from core.programme import CouponRule, Programme
 from tests.support.coupons import claim, define, definition

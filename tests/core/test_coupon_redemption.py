@@ -3,8 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from core.coupons import coupons_expiring, expire_coupons, mark_reminded
-from core.errors import (
+from core.coupons import expire_coupons
+from core.coupons.expiry import coupons_expiring, mark_reminded
+from core.kernel import (
     CouponAlreadyRedeemed,
     CouponCodeUnknown,
     CouponExpired,

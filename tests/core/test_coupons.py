@@ -5,7 +5,8 @@ import pytest
 from sqlmodel import select
 
 from core.coupons import available_coupons, member_coupons
-from core.errors import (
+from core.funnel.events import stage_entries
+from core.kernel import (
     ConsentRequired,
     CouponLimitReached,
     CouponNotEligible,
@@ -17,7 +18,6 @@ from core.errors import (
     InvalidInput,
     MemberNotFound,
 )
-from core.funnel import stage_entries
 from core.models import LedgerEntry, Member
 from tests.support.coupons import (
     claim,

@@ -3,9 +3,9 @@
 import pytest
 from sqlmodel import select
 
-from core.errors import InsufficientPoints
+from core.kernel import InsufficientPoints
 from core.models import LedgerEntry, Member
-from core.points import spend_points
+from core.points.actions import spend_points
 from core.purchases import record_purchase, refund_purchase
 from tests.support.members import new_member
 

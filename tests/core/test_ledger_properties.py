@@ -18,22 +18,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from core.clock import FixedClock
 from core.coupons import claim_coupon, redeem_coupon, sync_coupon_definitions
-from core.db import Database
-from core.errors import (
+from core.kernel import (
     CouponAlreadyRedeemed,
     CouponExpired,
     CouponLimitReached,
+    Database,
     DomainError,
     IdempotencyConflict,
     InsufficientPoints,
     PurchaseNotFound,
     RefundExceedsPurchase,
 )
+from core.kernel.clock import FixedClock
 from core.models import CouponGrant, Event, IdempotencyRecord, LedgerEntry, Purchase, Refund
-from core.points import adjust_points, expire_points, release_pending_points, spend_points
-from core.programme import CouponRule, Earn, Expiry, Programme, default_coupons
+from core.points import adjust_points, expire_points, release_pending_points
+from core.points.actions import spend_points
+from core.programme import CouponRule, Earn, Expiry, Programme, defaults
 from core.purchases import record_purchase, refund_purchase
 from tests.conftest import START
 from tests.support.ledger import assert_ledger_invariants, balances, row_counts
@@ -301,7 +302,7 @@ PROGRAMMES = st.builds(
         pending_days=pending_days,
         expiry=Expiry(months=months),
         earn=Earn(min_amount=min_amount),
-        coupons=[*default_coupons(), PAID_COUPON],
+        coupons=[*defaults.coupons(), PAID_COUPON],
     ),
     pending_days=st.sampled_from([0, 0, 7, 30, 120]),  # 120 > 3 months: expires pending
     months=st.sampled_from([12, 12, 3, 0]),
@@ -374,7 +375,7 @@ def test_the_operations_reach_every_outcome_they_are_meant_to(db: Database) -> N
 
 
 def test_the_coupon_operations_claim_with_points_and_redeem_once(db: Database) -> None:
-    programme = Programme(coupons=[*default_coupons(), PAID_COUPON])
+    programme = Programme(coupons=[*defaults.coupons(), PAID_COUPON])
     clock = FixedClock(START)
     with db.session() as session:
         sync_coupon_definitions(session, clock=clock, programme=programme)

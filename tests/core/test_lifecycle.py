@@ -1,7 +1,8 @@
 import sqlalchemy as sa
 from sqlmodel import select
 
-from core.lifecycle import RiskResult, update_risk
+from core.funnel import update_risk
+from core.funnel.lifecycle import RiskResult
 from core.models import Event, Member
 from core.purchases import record_purchase
 from tests.support.members import new_member

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from core.errors import AlreadySignedUp, ConsentRequired, InvalidInput, MemberNotFound
-from core.funnel import stage_entries
+from core.funnel.events import stage_entries
+from core.kernel import AlreadySignedUp, ConsentRequired, InvalidInput, MemberNotFound
 from core.members import find_member, register_contact, sign_up
 from core.models import ChannelIdentity, FunnelDaily, Member, StageEntry, TierChange
 from tests.conftest import START

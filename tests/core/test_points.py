@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from core.errors import InsufficientPoints
+from core.kernel import InsufficientPoints, add_months
 from core.models import Event, LedgerEntry
 from core.points import expire_points, points_expiring, release_pending_points
-from core.programme import Earn, Expiry, Programme, Promotion
+from core.programme import Programme, Promotion
+from core.programme.sections import Earn, Expiry
 from core.purchases import earn_points
-from core.timeutil import add_months
 from tests.conftest import START
 from tests.support.ledger import (
     assert_ledger_invariants,

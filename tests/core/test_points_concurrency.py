@@ -11,13 +11,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from core.clock import FixedClock
-from core.db import Database
-from core.errors import (
-    DomainError,
-    InsufficientPoints,
-    RefundExceedsPurchase,
-)
+from core.kernel import Database, DomainError, InsufficientPoints, RefundExceedsPurchase, add_months
+from core.kernel.clock import FixedClock
 from core.members import register_contact, sign_up
 from core.models import (
     FunnelDaily,
@@ -28,10 +23,11 @@ from core.models import (
     Refund,
     TierChange,
 )
-from core.points import adjust_points, expire_points, release_pending_points, spend_points
-from core.programme import Caps, Programme
+from core.points import adjust_points, expire_points, release_pending_points
+from core.points.actions import spend_points
+from core.programme import Programme
+from core.programme.sections import Caps
 from core.purchases import record_purchase, refund_purchase
-from core.timeutil import add_months
 from tests.conftest import START
 from tests.support.ledger import assert_ledger_invariants, balances
 from tests.support.members import new_member

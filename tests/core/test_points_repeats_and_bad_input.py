@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from core.clock import FixedClock
-from core.db import Database
-from core.errors import (
+from core.kernel import (
+    Database,
     DomainError,
     IdempotencyConflict,
     InvalidInput,
@@ -26,9 +25,11 @@ from core.errors import (
     PurchaseNotFound,
     RefundExceedsPurchase,
 )
+from core.kernel.clock import FixedClock
 from core.models import FunnelDaily, Member, Referral
-from core.points import MAX_POINTS
-from core.programme import Earn, Programme
+from core.points.actions import MAX_POINTS
+from core.programme import Programme
+from core.programme.sections import Earn
 from tests.support.ledger import WRITTEN_BY_POINTS, balances, row_counts
 from tests.support.members import new_member
 from tests.support.points import buy, grant, refund, spend

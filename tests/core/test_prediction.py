@@ -13,20 +13,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from core.prediction import (
-    SEGMENTS,
-    BgNbd,
-    GammaGamma,
-    expected_lifetime_value,
-    explain,
-    fit_bgnbd,
-    fit_gamma_gamma,
-    fit_models,
-    model_report,
-    predict,
-    summarise,
-)
+from core.prediction import SEGMENTS
+from core.prediction.bgnbd import BgNbd, fit_bgnbd
+from core.prediction.gamma_gamma import GammaGamma, fit_gamma_gamma
+from core.prediction.report import fit_models, model_report
+from core.prediction.scoring import expected_lifetime_value, explain, predict
 from core.prediction.simulate import Simulation, simulate
+from core.prediction.summary import summarise
 from tests.support.moments import TAIPEI, at
 
 # The CDNOW estimates (weeks) published in the two papers.

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from core.prediction import SEGMENTS, choose_time_unit, quintile_scores, segment_for, summarise
-from core.prediction.rfm import SEGMENT_RULES
+from core.prediction import SEGMENTS
+from core.prediction.rfm import SEGMENT_RULES, quintile_scores, segment_for
+from core.prediction.summary import choose_time_unit, summarise
 from tests.support.moments import TAIPEI, at
 
 # --- the purchase summary ---------------------------------------------------------------

@@ -3,9 +3,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from core.errors import InvalidInput, MemberNotFound
-from core.models import ChannelIdentity, Event, Member
-from core.privacy import (
+from core.kernel import InvalidInput, MemberNotFound
+from core.members import (
     mark_reachable,
     mark_unreachable,
     opt_in,
@@ -13,6 +12,7 @@ from core.privacy import (
     set_locale,
     update_profile,
 )
+from core.models import ChannelIdentity, Event, Member
 from tests.support.members import new_member
 
 

@@ -5,9 +5,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from core.checkins import check_in
-from core.errors import MemberErased, MemberNotFound
-from core.members import find_member, register_contact
+from core.kernel import MemberErased, MemberNotFound
+from core.members import find_member, register_contact, update_profile
 from core.models import (
     AuditLog,
     ChannelIdentity,
@@ -27,8 +26,9 @@ from core.models import (
     SurveyQuestion,
 )
 from core.points import adjust_points
-from core.privacy import erase_member, export_member_data, update_profile
+from core.privacy import erase_member, export_member_data
 from core.purchases import record_purchase
+from core.rewards import check_in
 from tests.support.members import new_member
 
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from core.errors import IdempotencyConflict, InvalidInput, MemberNotFound
+from core.kernel import IdempotencyConflict, InvalidInput, MemberNotFound
 from core.models import LedgerEntry, Member, Purchase
 from core.purchases import record_purchase, refund_purchase
 from tests.support.members import new_member

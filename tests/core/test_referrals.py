@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.errors import ReferralRejected
+from core.kernel import ReferralRejected
 from core.members import sign_up
 from core.models import Event, LedgerEntry, Referral, StageEntry
-from core.programme import Caps, Programme, ReferralRule
+from core.programme import Programme, ReferralRule
+from core.programme.sections import Caps
 from tests.support.ledger import WRITTEN_BY_POINTS, assert_ledger_invariants, row_counts
 from tests.support.members import new_member
 from tests.support.points import buy, member

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import PurchaseNotFound, RefundExceedsPurchase
+from core.kernel import PurchaseNotFound, RefundExceedsPurchase
 from core.programme import Programme
 from tests.support.ledger import (
     WRITTEN_BY_POINTS,

@@ -8,10 +8,9 @@ import pytest
 from sqlmodel import select
 
 import tests.support.surveys as survey_support
-from core.db import Database
-from core.errors import MemberNotFound
+from core.kernel import Database, MemberNotFound
 from core.models import IdempotencyRecord, LedgerEntry, Member, SurveyAnswer, SurveyProgress
-from core.programme import Caps
+from core.programme.sections import Caps
 from core.surveys import answer_question, current_question
 from tests.support.members import new_member
 from tests.support.surveys import answer, count, finish, start, survey_events, walk_to

@@ -3,9 +3,9 @@ import io
 
 import pytest
 
-from core.errors import SurveyNotFound
+from core.kernel import SurveyNotFound
 from core.models import format_member_number
-from core.survey_results import nps_score
+from core.stats import nps_score
 from core.surveys import stop_survey, survey_results, survey_results_csv
 from tests.support.members import new_member
 from tests.support.surveys import answer, start, sync, with_taste

@@ -1,7 +1,7 @@
 import pytest
 from sqlmodel import col, func, select
 
-from core.errors import SurveyNotFound
+from core.kernel import SurveyNotFound
 from core.models import AuditLog, Survey, SurveyAnswer, SurveyQuestion
 from core.programme import Question, SurveyRule
 from core.surveys import current_question, define_survey, survey_results, sync_surveys

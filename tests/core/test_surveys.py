@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import col, select
 
 import tests.support.surveys as survey_support
-from core.errors import (
+from core.kernel import (
     AnswerOutOfOrder,
     AnswerRequired,
     InvalidAnswer,

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from core.kernel import add_months
 from core.models import Event, Member, TierChange
 from core.tiers import collect_tier_warnings, review_tiers, tier_progress
-from core.timeutil import add_months
 from tests.conftest import START
 from tests.support.members import new_member
 from tests.support.points import buy, member, refund

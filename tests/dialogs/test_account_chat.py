@@ -2,7 +2,7 @@
 
 from sqlmodel import select
 
-from core.messages import Button
+from core.chat import Button
 from core.models import ChannelIdentity, ChatState, Member
 from tests.support.chat import ChatUser, verify_dialog
 from tests.support.member_chat import buy, count, effect_counts, joined, member_of

@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from core.chat import Button
 from core.coupons import claim_coupon
-from core.messages import Button
 from core.models import AuditLog, CouponGrant, IdempotencyRecord, LedgerEntry, Member, Purchase
 from tests.support.chat import ChatUser
 

@@ -10,13 +10,12 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import Dialogs
-from core.campaign_launch import launch_campaign
-from core.campaigns import create_campaign
-from core.messages import Button
+from core.campaigns import create_campaign, launch_campaign
+from core.chat import Button
+from core.members import opt_out
 from core.models import AuditLog, Campaign, ChatState, Delivery, IdempotencyRecord
-from core.preferences import opt_out
 from core.purchases import record_purchase
 from tests.fakes.fixtures import (
     LINE_ACCESS_TOKEN,

@@ -4,7 +4,7 @@ import io
 
 from sqlmodel import select
 
-from bot.chat import run_chat
+from bot.inbound import run_chat
 from core.models import CouponGrant, SurveyAnswer
 
 

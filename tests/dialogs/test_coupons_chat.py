@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from core.chat import MAX_PAYLOAD_BYTES, Button, Incoming
 from core.coupons import define_coupon
-from core.messages import MAX_PAYLOAD_BYTES, Button, Incoming
 from core.models import CouponDefinition, CouponGrant, LedgerEntry
 from core.points import adjust_points
 from core.programme import CouponRule

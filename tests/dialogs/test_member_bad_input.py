@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from core.messages import Button
+from core.chat import Button
 from tests.support.member_chat import effect_counts, joined, member_of
 
 UNEXPECTED = "something went wrong on our side"

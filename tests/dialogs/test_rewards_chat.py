@@ -1,6 +1,6 @@
 """/invite and /checkin in chat: codes, deep links, the referrer's notice, streaks, once a day."""
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import Dialogs
 from core.models import Checkin, LedgerEntry, Referral
 from tests.support.chat import ChatUser, verify_dialog

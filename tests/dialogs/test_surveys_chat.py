@@ -4,10 +4,10 @@ progress that survives a restart (issue 3, acceptance 3)."""
 import pytest
 from sqlmodel import select
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import Dialogs
-from core.db import Database
-from core.messages import Button
+from core.chat import Button
+from core.kernel import Database
 from core.models import LedgerEntry, SurveyAnswer, SurveyProgress
 from core.programme import Programme
 from tests.support.chat import verify_dialog

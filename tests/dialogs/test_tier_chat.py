@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.programme import Programme, Tiers
+from core.programme import Programme
+from core.programme.sections import Tiers
 from core.purchases import record_purchase
 from tests.support.chat import verify_dialog
 from tests.support.member_chat import joined, member_of

@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import DBAPIError
 
 import tests.fakes.fixtures as fake_fixtures
-from bot.bootstrap import Services, sync_programme
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
 from bot.dialogs import Dialogs
-from bot.settings import Settings
 from bot.web import create_app
-from core.clock import FixedClock
-from core.db import Database
-from core.messages import Incoming
+from core.chat import Incoming
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.models import format_member_number
 from core.programme import Programme
 from tests.api.conftest import TOKEN, with_api_settings

@@ -10,12 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import Dialogs
-from bot.inbox import Inbox
-from bot.messenger import Messenger
-from core.channels import InboundItem
-from core.db import Database
+from bot.inbound import Inbox, Messenger
+from core.chat import InboundItem
+from core.kernel import Database
 
 CLAIMERS = 4
 USERS = 12

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 import tests.fakes.fixtures as fake_fixtures
-from bot.bootstrap import Services
-from bot.metrics import Metrics
-from bot.scheduler import run_job
+from bot.app import Services
+from bot.app.metrics import Metrics
+from bot.scheduling.scheduler import run_job
 from core.models import Delivery
 from tests.campaigns.harness import channels_for, deliver, launch, new_campaign
 from tests.campaigns.population import add_people, people

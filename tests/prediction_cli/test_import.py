@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from core.clock import FixedClock
-from core.db import Database
-from core.import_batches import import_rows
-from core.imports import read_rows
+from core.imports import import_rows, read_rows
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.models import Member, Purchase, metadata
-from core.programme import Earn, Programme
+from core.programme import Programme
+from core.programme.sections import Earn
 from tests.support.cli import loyalty
 
 GOOD = """member,order_id,amount,time,category

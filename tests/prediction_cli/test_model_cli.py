@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.migrate import upgrade
-from core.db import Database
+from bot.app.migrate import upgrade
+from core.kernel import Database
 from core.models import Member, MemberScore
 from tests.support.cli import loyalty
 from tests.support.history import TRUE_BGNBD, TRUE_SPEND, insert_history

@@ -10,11 +10,11 @@ from sqlmodel import select
 
 from bot.dialogs.score_view import score_fields
 from bot.i18n import Translator
+from core.campaigns import Segment, audience_count
 from core.models import ChannelIdentity, Member, MemberScore, Purchase
-from core.prediction import SEGMENTS
+from core.prediction import SEGMENTS, NotEnoughPurchases, score_members, score_members_job
+from core.prediction.member_scores import MIN_MEMBERS
 from core.privacy import erase_member
-from core.scoring import MIN_MEMBERS, NotEnoughPurchases, score_members, score_members_job
-from core.segments import Segment, audience_count
 from tests.conftest import START
 from tests.support.chat import ChatUser
 from tests.support.history import TRUE_BGNBD, insert_history

@@ -12,21 +12,18 @@ from typing import Any
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
-from bot.bootstrap import Services, sync_programme
-from bot.settings import Settings
-from core.checkins import check_in
-from core.clock import FixedClock
+from bot.app import Services, Settings
+from bot.app.services import sync_programme
 from core.coupons import claim_coupon, redeem_coupon
-from core.db import Database
-from core.enrolment import enrol_member
-from core.errors import DomainError
-from core.members import register_contact, sign_up
+from core.kernel import Database, DomainError
+from core.kernel.clock import FixedClock
+from core.members import enrol_member, register_contact, sign_up
 from core.models import metadata
 from core.privacy import erase_member
 from core.programme import CouponRule, Programme
 from core.purchases import record_purchase, refund_purchase
-from core.survey_answers import answer_question
-from core.surveys import start_survey
+from core.rewards import check_in
+from core.surveys import answer_question, start_survey
 from tests.support.databases import truncate_all
 from tests.support.surveys import TASTE
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from core.db import Database
+from core.kernel import Database
 
 STAGES = ["awareness", "interest", "decision", "action", "loyalty"]
 

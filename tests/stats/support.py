@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.clock import FixedClock
 from core.coupons import claim_coupon
-from core.db import Database
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.programme import Programme
 from core.purchases import record_purchase
 from core.stats import rebuild_aggregates

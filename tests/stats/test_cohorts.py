@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from core.stats import StageFigure, biggest_drop, cohort_conversion, cohort_funnel, funnel, kpis
-from core.timeutil import local_day
+from core.kernel import local_day
+from core.stats import cohort_conversion, cohort_funnel, funnel, kpis
+from core.stats.funnel import StageFigure, biggest_drop
 from tests.conftest import START
 from tests.stats.support import assert_rebuild_agrees, buy, claim
 from tests.support.members import new_member

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.stats_view import render_stats
-from core.clock import FixedClock
-from core.db import Database
+from bot.cli.main import app
+from bot.cli.stats_view import render_stats
+from core.kernel import Database
+from core.kernel.clock import FixedClock
 from core.models import Campaign
 from core.programme import Programme
 from core.stats import funnel, kpis

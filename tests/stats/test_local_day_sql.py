@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from core.models.types import UTCDateTime
+from core.kernel import local_day as python_local_day
+from core.models import UTCDateTime
 from core.stats.sql import as_date, days_between, epoch_microseconds, local_day
-from core.timeutil import local_day as python_local_day
 
 # Around New York's and Sydney's 2026 changes, and ordinary times.
 TIMES = [

@@ -11,9 +11,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.clock import FixedClock
+from core.kernel import local_day
+from core.kernel.clock import FixedClock
 from core.stats import cohort_conversion, funnel, kpis, rebuild_aggregates
-from core.timeutil import local_day
 from tests.conftest import START
 from tests.stats.history import World, histories, stats_programme
 from tests.stats.recompute import (

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 from bot.dialogs import Dialogs
-from core.messages import Button, Incoming, Outcome, Reply, parse_command
+from core.chat import Button, Incoming, Outcome, Reply, parse_command
 
 _events = itertools.count(1)
 

@@ -7,9 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 
-from core.clock import Clock
 from core.coupons import ClaimResult, RedeemResult, claim_coupon, define_coupon, redeem_coupon
-from core.db import Database
+from core.kernel import Clock, Database
 from core.models import CouponDefinition, CouponGrant, Event, LedgerEntry, Member, StageEntry
 from core.points import adjust_points
 from core.programme import CouponRule, Programme

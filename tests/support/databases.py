@@ -6,7 +6,7 @@ import os
 
 import sqlalchemy as sa
 
-from core.db import make_engine, normalise_url
+from core.kernel.db import make_engine, normalise_url
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -39,7 +39,7 @@ def schema_url(schema: str) -> str:
 
 def reset_postgres_schema(schema: str) -> str:
     """Create `schema` afresh, migrate it, and return a URL whose search_path is it."""
-    from bot.migrate import upgrade
+    from bot.app.migrate import upgrade
 
     admin = sa.create_engine(postgres_url())
     with admin.begin() as connection:

@@ -9,7 +9,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from core.models import Member, Purchase
-from core.prediction import BgNbd, GammaGamma
+from core.prediction.bgnbd import BgNbd
+from core.prediction.gamma_gamma import GammaGamma
 from core.prediction.simulate import Simulation, simulate
 
 # Weekly CDNOW-like rates with a brand's basket: mean spend p·gamma/(q−1) = NT$500.

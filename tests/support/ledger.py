@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
-from core.db import Database
+from core.kernel import Database
 from core.models import (
     Event,
     IdempotencyRecord,

@@ -7,10 +7,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.bootstrap import Services
+from bot.app import Services
 from bot.dialogs import Dialogs
-from core.db import Database
-from core.members import member_by_identity
+from core.kernel import Database
+from core.members.accounts import member_by_identity
 from core.models import (
     Checkin,
     CouponGrant,

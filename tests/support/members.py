@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.clock import Clock
-from core.db import Database
+from core.kernel import Clock, Database
 from core.members import register_contact, sign_up
 from core.programme import Programme
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from core.clock import Clock
-from core.db import Database
+from core.kernel import Clock, Database
 from core.models import LedgerEntry, Member
-from core.points import PointsResult, adjust_points, spend_points
+from core.points import PointsResult, adjust_points
+from core.points.actions import spend_points
 from core.programme import Programme
-from core.purchases import PurchaseResult, RefundResult, record_purchase, refund_purchase
+from core.purchases import PurchaseResult, record_purchase, refund_purchase
+from core.purchases.orders import RefundResult
 
 TAIPEI_MEMBER_DAY_JUST_BEGUN = datetime(2026, 3, 17, 16, 30, tzinfo=UTC)  # 03-18 00:30 Taipei
 

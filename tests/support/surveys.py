@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from core.clock import Clock
-from core.db import Database
+from core.kernel import Clock, Database
 from core.models import Event
 from core.programme import Programme, Question, SurveyRule
-from core.survey_answers import AnswerResult, answer_question
-from core.surveys import CurrentQuestion, start_survey, sync_surveys
+from core.surveys import AnswerResult, CurrentQuestion, answer_question, start_survey, sync_surveys
 
 # Every question kind; only the rating is required.
 TASTE = SurveyRule(

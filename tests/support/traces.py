@@ -7,7 +7,7 @@ import json
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from core.db import Database
+from core.kernel import Database
 
 
 def where_found(database: Database, needles: list[str]) -> dict[str, list[str]]:

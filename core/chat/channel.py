@@ -1,0 +1,84 @@
+"""The port every chat channel implements: check and split webhook bodies, translate
+updates to `Incoming`, and send replies. Implementations live in adapters/."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from core.chat.messages import Incoming, Reply
+
+# in_doubt: the request may have reached the platform, which did not say (a timeout);
+# sending it again could show it twice.
+SendStatus = Literal["sent", "blocked", "failed", "in_doubt"]
+# Awaited right before a request leaves, by a send that must not repeat (outbox deliveries
+# on a platform with no idempotency key): the sender records that the message is going.
+BeforeRequest = Callable[[], Awaitable[None]]
+
+
+class BadUpdate(Exception):
+    """A webhook body that is not what the platform sends (not JSON, wrong shape)."""
+
+
+def user_key(channel: str, user_id: str | int) -> str:
+    """The inbox's key for one chat user's updates: `telegram:42`, `line:U…`."""
+    return f"{channel}:{user_id}"
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """One update or event from a webhook body, with the platform's id for it."""
+
+    update_id: str
+    payload: dict[str, Any]
+    user_key: str | None = None  # who it is from, so one user's updates run in order
+    # A platform API call to make with the webhook's answer, at once and at no cost, while
+    # the update waits in the inbox (Telegram: answerCallbackQuery, so a tapped button
+    # stops spinning before its reply, whatever the queue).
+    answer: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
+
+
+class Channel(Protocol):
+    name: str
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the request really comes from the platform (secret or signature)."""
+        ...
+
+    def split(self, body: bytes) -> list[InboundItem]:
+        """The updates in a verified webhook body; raises BadUpdate when malformed."""
+        ...
+
+    def to_incoming(self, payload: dict[str, Any]) -> Incoming | None:
+        """The channel-neutral message for one stored update; None for updates we ignore."""
+        ...
+
+    async def send(
+        self,
+        address: str,
+        reply: Reply,
+        *,
+        reply_token: str | None = None,
+        retry_key: str | None = None,
+        before_request: BeforeRequest | None = None,
+    ) -> SendResult:
+        """Deliver a reply; waits out rate limits; 'blocked' when the user blocked the bot.
+        A channel whose sends carry `retry_key` to the platform (LINE) ignores
+        `before_request`; one without (Telegram) awaits it before the first request and
+        answers `in_doubt` rather than retry a request that may have arrived."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
