@@ -27,7 +27,7 @@ from linebot.v3.messaging import (
     RichMenuRequest,
 )
 
-from adapters.line.calls import Failure, LineApiError, LineCalls, RetryPolicy
+from adapters.line.calls import LineCalls, RetryPolicy
 from adapters.line.events import event_to_incoming, split_events, verify_signature
 from adapters.line.render import JSON, batches, postback_action, render_reply
 from adapters.line.rich_menu import menu_layout
@@ -35,7 +35,6 @@ from core.chat import BeforeRequest, Button, InboundItem, Incoming, Reply, SendR
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Failure", "LineApiError", "LineChannel"]
 
 LINE_API = "https://api.line.me"
 MULTICAST_LIMIT = 500

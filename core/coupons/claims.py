@@ -1,5 +1,5 @@
-"""Coupons members claim and staff redeem: stock and per-member limits that hold under any
-concurrency, points costs, unique codes, and what a member can see and holds."""
+"""Claiming a coupon: stock and per-member limits that hold under any concurrency, the
+points cost, and a unique code for the member."""
 
 from __future__ import annotations
 
@@ -11,19 +11,14 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from core.campaigns import attribute
-from core.coupons.codes import CouponValue, describe_value, new_code, normalise_code
-from core.coupons.expiry import coupons_expiring, expire_coupons, mark_reminded
-from core.coupons.offers import AvailableCoupon, MemberCoupon, available_coupons, member_coupons
-from core.coupons.redemption import RedeemResult, redeem_coupon
+from core.coupons.codes import CouponValue, describe_value, new_code
 from core.coupons.rules import (
     MAX_INT,
     claims_by_member,
-    define_coupon,
     find_definition,
     grant_expiry,
     ineligible,
     remaining_stock,
-    sync_coupon_definitions,
     unavailable,
 )
 from core.funnel import advance_stage, log_event
@@ -39,25 +34,6 @@ from core.models import CouponDefinition, CouponGrant, Member
 from core.points import debit, lock_member
 from core.programme import Programme
 from core.stats import note_claim
-
-__all__ = [
-    "AvailableCoupon",
-    "ClaimResult",
-    "CouponValue",
-    "MemberCoupon",
-    "RedeemResult",
-    "available_coupons",
-    "claim_coupon",
-    "coupons_expiring",
-    "define_coupon",
-    "describe_value",
-    "expire_coupons",
-    "mark_reminded",
-    "member_coupons",
-    "normalise_code",
-    "redeem_coupon",
-    "sync_coupon_definitions",
-]
 
 # The ledger key is "coupon:claim:<key>"; it must fit the ledger's 200-character column.
 CLAIM_KEY_MAX = MAX_KEY_LENGTH - len("coupon:claim:")

@@ -27,28 +27,8 @@ from core.funnel import log_event
 from core.kernel import Clock, InvalidInput, MemberNotFound
 from core.members import mark_unreachable
 from core.models import Campaign, ChannelIdentity, Delivery, Member
-from core.outbox.claims import IN_DOUBT, LEASE, MAX_ATTEMPTS, Claim, OutboxRow, claim_due
+from core.outbox.claims import IN_DOUBT, OutboxRow
 from core.outbox.content import DeliveryContent, parse_content, parse_ref
-
-__all__ = [
-    "LEASE",
-    "MAX_ATTEMPTS",
-    "Claim",
-    "Click",
-    "Enqueued",
-    "OutboxRow",
-    "campaign_dedupe_key",
-    "claim_due",
-    "content_of",
-    "enqueue",
-    "find_delivery",
-    "forget_member",
-    "latest_identity",
-    "mark_blocked",
-    "mark_failed",
-    "mark_sent",
-    "record_click",
-]
 
 DEDUPE_KEY_MAX = 160
 FINISHED = ("sent", "failed", "blocked", "skipped")

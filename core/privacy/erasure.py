@@ -1,7 +1,5 @@
-"""A member's own data: export it (/mydata) and erase it (/deleteme), keeping anonymous totals.
-
-Opting out, the profile and reachability live in core.members.preferences and are re-exported here.
-"""
+"""Erasing a member (/deleteme): personal data gone, platform ids replaced by irreversible
+hashes, anonymous totals kept."""
 
 from __future__ import annotations
 
@@ -19,12 +17,6 @@ from core.funnel import log_event
 from core.kernel import Clock, run_once
 from core.members import (
     enrolment_key,
-    mark_reachable,
-    mark_unreachable,
-    opt_in,
-    opt_out,
-    set_locale,
-    update_profile,
 )
 from core.models import (
     ChannelIdentity,
@@ -42,22 +34,9 @@ from core.models import (
 )
 from core.outbox import forget_member
 from core.points import lock_member
-from core.privacy.export import export_member_data
 from core.privacy.scrub import personal_values, scrub, scrub_audit_log, scrub_text
 from core.staff import audit
 from core.stats import note_erasure
-
-__all__ = [
-    "ErasureResult",
-    "erase_member",
-    "export_member_data",
-    "mark_reachable",
-    "mark_unreachable",
-    "opt_in",
-    "opt_out",
-    "set_locale",
-    "update_profile",
-]
 
 ERASED_PREFIX = "erased:"
 

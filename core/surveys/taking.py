@@ -1,8 +1,4 @@
-"""Taking surveys: start or resume, stop, and the member's current question.
-
-Answering lives in core.surveys.answers, definitions in core.surveys.definitions, results in
-core.surveys.results; this module gathers the public use cases in one place.
-"""
+"""Taking surveys: start or resume, stop, and the member's current question."""
 
 from __future__ import annotations
 
@@ -15,8 +11,6 @@ from core.funnel import log_event
 from core.kernel import Clock, SurveyAlreadyDone, SurveyNotInProgress, run_once
 from core.models import Member, Survey, SurveyProgress
 from core.points import lock_member
-from core.surveys.answers import AnswerResult, answer_question
-from core.surveys.definitions import SurveyDefinition, SurveySyncResult, define_survey, sync_surveys
 from core.surveys.progress import (
     COMPLETED,
     IN_PROGRESS,
@@ -27,24 +21,6 @@ from core.surveys.progress import (
     question_view,
     survey_questions,
 )
-from core.surveys.results import SurveyResults, survey_results, survey_results_csv
-
-__all__ = [
-    "AnswerResult",
-    "CurrentQuestion",
-    "StopResult",
-    "SurveyDefinition",
-    "SurveyResults",
-    "SurveySyncResult",
-    "answer_question",
-    "current_question",
-    "define_survey",
-    "start_survey",
-    "stop_survey",
-    "survey_results",
-    "survey_results_csv",
-    "sync_surveys",
-]
 
 
 class StopResult(BaseModel):
