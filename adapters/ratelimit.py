@@ -7,9 +7,15 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+# The clock and the wait a limiter uses: the real ones unless a test hands in a fake clock,
+# so that it can check waits exactly and never wait in real time.
+Monotonic = Callable[[], float]  # seconds that never go back, like time.monotonic
+Sleep = Callable[[float], Awaitable[None]]  # like asyncio.sleep
 
 
 class SharedLimit(Protocol):
@@ -22,31 +28,39 @@ class SharedLimit(Protocol):
 class TokenBucket:
     """At most `rate` acquisitions per second on average, bursts up to `burst`."""
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.rate = rate
         self.capacity = burst if burst is not None else max(1.0, rate)
+        self._monotonic, self._sleep = monotonic, sleep
         self._tokens = self.capacity
-        self._stamp = time.monotonic()
+        self._stamp = monotonic()
         self._lock = asyncio.Lock()
         self._paused_until = 0.0
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self._monotonic()
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                    await self._sleep(self._paused_until - now)
                     continue
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
                 if self._tokens >= 1:
                     self._tokens -= 1
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await self._sleep((1 - self._tokens) / self.rate)
 
     def pause(self, seconds: float) -> None:
         """Stop handing out tokens for `seconds` (the platform asked us to wait)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
 
 class ChatRateLimiter:
@@ -62,8 +76,11 @@ class ChatRateLimiter:
         max_chats: int = 10_000,
         shared: SharedLimit | None = None,
         shared_key: str = "global",
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.global_bucket = TokenBucket(global_rate)
+        self._monotonic, self._sleep = monotonic, sleep
+        self.global_bucket = TokenBucket(global_rate, monotonic=monotonic, sleep=sleep)
         self.shared, self.shared_key = shared, shared_key
         self.per_chat_rate = per_chat_rate
         self.per_chat_burst = per_chat_burst
@@ -73,7 +90,12 @@ class ChatRateLimiter:
     def _bucket(self, chat: str) -> TokenBucket:
         bucket = self._chats.get(chat)
         if bucket is None:
-            bucket = TokenBucket(self.per_chat_rate, self.per_chat_burst)
+            bucket = TokenBucket(
+                self.per_chat_rate,
+                self.per_chat_burst,
+                monotonic=self._monotonic,
+                sleep=self._sleep,
+            )
             self._chats[chat] = bucket
             if len(self._chats) > self.max_chats:
                 self._chats.popitem(last=False)
@@ -98,7 +120,7 @@ class ChatRateLimiter:
                 return
             if wait <= 0:
                 return
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
 
     def pause(self, seconds: float, chat: str | None = None) -> None:
         (self._bucket(chat) if chat else self.global_bucket).pause(seconds)

@@ -67,11 +67,15 @@ class RateLimiter:
             return (1 - bucket.tokens) / self.rate
 
 
-def limiter_for(database: Database, rate: float, burst: int) -> Limiter:
-    """Shared in the database on PostgreSQL (any number of processes), else in-process."""
+def limiter_for(
+    database: Database, rate: float, burst: int, *, clock: Callable[[], float] | None = None
+) -> Limiter:
+    """Shared in the database on PostgreSQL (any number of processes), else in-process.
+    `clock` (seconds) is for tests; by default the shared limiter reads the wall clock, which
+    processes on several hosts can compare, and the in-process one the monotonic clock."""
     if database.dialect == "postgresql":
-        return SharedRateLimiter(database, rate, burst)
-    return RateLimiter(rate, burst)
+        return SharedRateLimiter(database, rate, burst, now=clock or time.time)
+    return RateLimiter(rate, burst, monotonic=clock or time.monotonic)
 
 
 def retry_after_seconds(wait: float) -> int:

@@ -21,7 +21,8 @@ _R = RateLimit.__table__  # type: ignore[attr-defined]
 
 
 class SharedRateLimiter:
-    """The same limit kept in the database for every process using it (PostgreSQL)."""
+    """The same limit kept in the database for every process using it (PostgreSQL). `now`
+    is the wall clock in seconds, which every process reads alike; tests pass a fake one."""
 
     def __init__(
         self, database: Database, rate: float, burst: int, *, now: Callable[[], float] = time.time

@@ -15,6 +15,7 @@ from bot.web import create_app
 from core.models import ApiToken, AuditLog
 from core.staff import create_api_token, revoke_api_token
 from tests.api.conftest import with_api_settings
+from tests.support.clocks import FakeSeconds
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -125,22 +126,14 @@ def test_each_token_has_its_own_bucket(services, db, clock):
     assert (first.status_code, second.status_code, bootstrap.status_code) == (200, 429, 200)
 
 
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_bucket_refills_at_its_rate():
-    time = FakeMonotonic()
+    time = FakeSeconds()
     limiter = RateLimiter(rate=2, burst=4, monotonic=time)
     assert [limiter.take("a") for _ in range(4)] == [0, 0, 0, 0]
     assert limiter.take("a") == pytest.approx(0.5)
-    time.now += 0.5
+    time.advance(0.5)
     assert limiter.take("a") == 0
     assert limiter.take("a") == pytest.approx(0.5)
-    time.now += 60  # a long pause refills only up to the burst
+    time.advance(60)  # a long pause refills only up to the burst
     assert [limiter.take("a") for _ in range(5)][-1] == pytest.approx(0.5)
     assert limiter.take("b") == 0

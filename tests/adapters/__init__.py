@@ -1,0 +1,1 @@
+"""Tests of the adapters that are not a chat platform's (the senders' rate limits)."""
