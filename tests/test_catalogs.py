@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-import bot.dialogs.router  # noqa: F401  registers every dialog module
-from bot.dialogs.registry import COMMANDS
+from bot.dialogs import TABLE
 from bot.i18n import CATALOG_DIR, DEFAULT_LOCALE, LOCALES, catalog
 from core.kernel import errors
 
@@ -259,7 +258,7 @@ def test_the_scan_lets_keys_payloads_logs_and_docstrings_be(source):
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_help_names_every_member_command(locale):
-    members = {name for name, command in COMMANDS.items() if not command.admin}
+    members = set(TABLE.member_commands())
     shown = set(re.findall(r"/(\w+)", catalog(locale)["help.member"]))
     assert members - {"start", "help"} <= shown
 

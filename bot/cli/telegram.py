@@ -90,11 +90,11 @@ def webhook_url(url: str) -> str:
 
 def command_menu(locale: str) -> list[tuple[str, str]]:
     """The member commands the dialogs register, with their menu descriptions."""
-    from bot.dialogs import registry  # importing bot.dialogs registers every dialog
+    from bot.dialogs import TABLE
 
     locale = locale if locale in LOCALES else "zh-TW"
     t = Translator(locale)
-    names = [name for name, command in registry.COMMANDS.items() if not command.admin]
+    names = TABLE.member_commands()
     names.sort(key=lambda name: MENU_ORDER.index(name) if name in MENU_ORDER else len(MENU_ORDER))
     key = "command_menu.{}".format
     return [(name, t(key(name)) if t.has(key(name)) else f"/{name}") for name in names]

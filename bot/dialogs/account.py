@@ -7,9 +7,8 @@ only asks again.
 
 from __future__ import annotations
 
-from bot.dialogs.common import signup_first, words
+from bot.dialogs.common import words
 from bot.dialogs.menus import menu_buttons
-from bot.dialogs.registry import button, command, on_state
 from bot.dialogs.state import clear_state, get_state, set_state
 from bot.dialogs.turn import Turn
 from bot.i18n import LOCALES
@@ -20,7 +19,6 @@ from core.privacy import erase_member
 CONFIRM_ERASE = "confirm_erase"
 
 
-@command("lang", needs_signup=False)
 def lang(turn: Turn) -> Reply:
     args = turn.incoming.args
     if not args:
@@ -28,7 +26,6 @@ def lang(turn: Turn) -> Reply:
     return switch(turn, args[0] if len(args) == 1 else "")
 
 
-@button("lang")
 def lang_button(turn: Turn, args: list[str]) -> Reply:
     return switch(turn, args[0] if len(args) == 1 else "")
 
@@ -56,7 +53,6 @@ def language_buttons(turn: Turn) -> list[Button]:
     return [Button(turn.t(f"lang.name.{code}"), f"lang:{code}") for code in LOCALES]
 
 
-@command("stop")
 def stop(turn: Turn) -> Reply:
     with turn.session() as session:
         result = opt_out(
@@ -68,8 +64,6 @@ def stop(turn: Turn) -> Reply:
     )
 
 
-@button("optin")
-@signup_first
 def resume(turn: Turn, args: list[str]) -> Reply:
     return Reply.text(resume_offers(turn), buttons=menu_buttons(turn))
 
@@ -83,7 +77,6 @@ def resume_offers(turn: Turn) -> str:
     return turn.t("stop.resumed" if result.changed else "stop.not_stopped")
 
 
-@command("deleteme")
 def deleteme(turn: Turn) -> Reply:
     with turn.session() as session:
         set_state(
@@ -102,8 +95,6 @@ def deleteme(turn: Turn) -> Reply:
     )
 
 
-@button("erase")
-@signup_first
 def erase_button(turn: Turn, args: list[str]) -> Reply:
     if args == ["no"]:
         return cancel(turn)
@@ -118,7 +109,6 @@ def erase_button(turn: Turn, args: list[str]) -> Reply:
     return erase(turn)
 
 
-@on_state(CONFIRM_ERASE)
 def typed_confirmation(turn: Turn, text: str) -> Reply | None:
     word = text.strip().casefold()
     if word in words(turn.t, "deleteme.yes_words"):

@@ -11,8 +11,6 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.dialogs.common import signup_first
-from bot.dialogs.registry import button, command
 from bot.dialogs.turn import Turn
 from core.chat import MAX_PAYLOAD_BYTES, Button, Card, Reply
 from core.coupons import (
@@ -31,7 +29,6 @@ CLAIM = "claim"
 MAX_CARDS = 10  # per list: a chat is no catalogue, and LINE carousels hold 12 bubbles
 
 
-@command("coupons")
 def coupons(turn: Turn) -> Reply:
     member = turn.refresh_member()
     with turn.services.database.reader() as session:
@@ -55,8 +52,6 @@ def coupons(turn: Turn) -> Reply:
     return reply
 
 
-@button(CLAIM)
-@signup_first
 def claim(turn: Turn, args: list[str]) -> Reply:
     coupon_code = coupon_from_payload(turn, args)
     with turn.session() as session:

@@ -6,7 +6,6 @@ import re
 
 from bot.dialogs.account import resume_offers
 from bot.dialogs.menus import menu_buttons
-from bot.dialogs.registry import button, command, on_text
 from bot.dialogs.rewards import referrer_notice
 from bot.dialogs.turn import Turn
 from core.chat import Button, Card, Reply
@@ -18,7 +17,6 @@ from core.tiers import tier_progress
 INVITE_CODE = re.compile(r"^[A-HJ-NP-Z2-9]{8}$")
 
 
-@command("help", needs_signup=False)
 def help_(turn: Turn) -> Reply:
     texts: list[str | Card] = [turn.t("help.member")]
     if turn.is_admin:
@@ -26,7 +24,6 @@ def help_(turn: Turn) -> Reply:
     return Reply(texts=texts, buttons=menu_buttons(turn))
 
 
-@command("start", needs_signup=False)
 def start(turn: Turn) -> Reply:
     """Welcome; a prospect is asked for consent (carrying an invite code from a deep link)."""
     if turn.member.signed_up:
@@ -52,7 +49,6 @@ def start(turn: Turn) -> Reply:
     )
 
 
-@button("consent")
 def consent(turn: Turn, args: list[str]) -> Reply:
     if turn.member.signed_up:
         return start(turn)
@@ -90,14 +86,12 @@ def invitee_reward_text(turn: Turn) -> str:
     return turn.t(key, points=turn.t.number(rule.invitee_points))
 
 
-@button("consent_later")
 def consent_later(turn: Turn, args: list[str]) -> Reply:
     return Reply.text(
         turn.t("consent.maybe_later"), buttons=[Button(turn.t("menu.join"), "cmd:start")]
     )
 
 
-@on_text
 def typed_invite_code(turn: Turn, text: str) -> Reply | None:
     """On LINE there are no deep links: a prospect types the friend's invite code."""
     if turn.member.signed_up or not INVITE_CODE.match(text.strip().upper()):
@@ -109,7 +103,6 @@ def typed_invite_code(turn: Turn, text: str) -> Reply | None:
     )
 
 
-@command("points")
 def points(turn: Turn) -> Reply:
     return Reply(
         texts=[points_card(turn)],

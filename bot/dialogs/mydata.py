@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.dialogs.registry import command
 from bot.dialogs.turn import Turn
 from core.chat import Button, Reply
 from core.privacy import export_member_data
@@ -20,7 +19,6 @@ from core.privacy import export_member_data
 RECENT = 10  # entries shown per list
 
 
-@command("mydata")
 def mydata(turn: Turn) -> Reply:
     with turn.services.database.reader() as session:
         data = export_member_data(session, member_id=turn.member_id)

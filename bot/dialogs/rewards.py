@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.dialogs.registry import command
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
 from core.chat import Button, Card, Notice, Reply
@@ -18,7 +17,6 @@ from core.rewards import CheckinResult, check_in
 TELEGRAM_LINK = "https://t.me/{bot}?start={code}"
 
 
-@command("invite")
 def invite(turn: Turn) -> Reply:
     t, member = turn.t, turn.refresh_member()
     rule = turn.programme.referral
@@ -78,7 +76,6 @@ def referrer_notice(turn: Turn, *, referrer_id: int, invitee_id: int) -> Notice 
     )
 
 
-@command("checkin")
 def checkin(turn: Turn) -> Reply:
     try:
         with turn.session() as session:

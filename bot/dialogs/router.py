@@ -11,16 +11,11 @@ import logging
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import Services
-from bot.dialogs import registry
-
-# Importing a dialog module registers its commands, buttons and text handlers.
-from bot.dialogs import member as member_dialogs  # noqa: F401  isort: skip
-from bot.dialogs import account, coupons, mydata, rewards, surveys, tiers  # noqa: F401  isort: skip
-from bot.dialogs.admin import commands as admin_dialogs  # noqa: F401  isort: skip
-from bot.dialogs.campaigns import buttons as campaign_buttons  # noqa: F401  isort: skip
-from bot.dialogs.campaigns import commands as campaign_dialogs  # noqa: F401  isort: skip
+from bot.dialogs.common import error_text
 from bot.dialogs.menus import menu_buttons as help_buttons
+from bot.dialogs.registry import COMMAND_PREFIX
 from bot.dialogs.state import get_state
+from bot.dialogs.table import TABLE
 from bot.dialogs.turn import Turn
 from bot.i18n import Translator
 from core.chat import MAX_TEXT_CHARS, Incoming, Outcome, Reply
@@ -60,7 +55,8 @@ class Dialogs:
             self._record_interaction(turn)
             return Outcome(reply, turn.notices)
         except DomainError as error:
-            return Outcome(error_reply(translator, error), turn.notices if turn else [])
+            reply = Reply.text(error_text(translator, error))  # in the member's words
+            return Outcome(reply, turn.notices if turn else [])
         except Exception as error:
             if isinstance(error, DBAPIError) and error.connection_invalidated:
                 raise  # the database went away mid-turn: the inbox retries the update
@@ -87,6 +83,7 @@ class Dialogs:
             t=translator,
             now=services.clock.now(),
             is_admin=admin,
+            commands=TABLE,
         )
 
     def _first_contact(self, incoming: Incoming) -> Member:
@@ -110,21 +107,23 @@ class Dialogs:
     def _dispatch(self, turn: Turn) -> Reply:
         incoming = turn.incoming
         if incoming.kind == "follow":
-            return registry.COMMANDS["start"].handler(turn)
+            return _start(turn)
         if incoming.kind == "button" and incoming.payload:
             prefix, *args = incoming.payload.split(":")
-            if prefix == "cmd" and args:
+            if prefix == COMMAND_PREFIX and args:
                 return self._command(turn, args[0])
-            handler = registry.BUTTONS.get(prefix)
-            if handler is None:
-                return registry.COMMANDS["help"].handler(turn)
-            return handler(turn, args)
+            button = TABLE.buttons.get(prefix)
+            if button is None:
+                return _help(turn)
+            if button.needs_signup and not turn.member.signed_up:
+                return _start(turn)  # someone who has not joined (or was erased) joins first
+            return button.handler(turn, args)
         if incoming.command:
             return self._command(turn, incoming.command)
         return self._text(turn, incoming.text)
 
     def _command(self, turn: Turn, name: str) -> Reply:
-        command = registry.COMMANDS.get(name)
+        command = TABLE.commands.get(name)
         if command is None:
             return Reply.text(
                 turn.t("help.unknown_command", command=name[:32]), buttons=help_buttons(turn)
@@ -142,28 +141,28 @@ class Dialogs:
                 )
             return Reply.text(turn.t("admin.refused"))
         if command.needs_signup and not turn.member.signed_up:
-            return registry.COMMANDS["start"].handler(turn)
+            return _start(turn)
         return command.handler(turn)
 
     def _text(self, turn: Turn, text: str) -> Reply:
         text = text.strip()
         if not text:
-            return registry.COMMANDS["help"].handler(turn)
+            return _help(turn)
         if len(text) > MAX_TEXT_CHARS:
             return Reply.text(turn.t("help.too_long"), buttons=help_buttons(turn))
         with turn.services.database.reader() as session:
             state = get_state(
                 session, channel=turn.channel, user_id=turn.incoming.user_id, now=turn.now
             )
-        if state is not None and state.state in registry.STATE_HANDLERS:
-            reply = registry.STATE_HANDLERS[state.state](turn, text)
+        if state is not None and state.state in TABLE.states:
+            reply = TABLE.states[state.state].handler(turn, text)
             if reply is not None:
                 return reply
-        for handler in registry.TEXT_HANDLERS:
+        for handler in TABLE.texts:
             reply = handler(turn, text)
             if reply is not None:
                 return reply
-        alias = command_for_word(turn, text)
+        alias = TABLE.command_for_word(turn.t, text)
         if alias is not None:
             return self._command(turn, alias)
         return Reply.text(turn.t("help.not_understood"), buttons=help_buttons(turn))
@@ -200,24 +199,9 @@ class Dialogs:
             )
 
 
-def error_reply(t: Translator, error: DomainError) -> Reply:
-    """A domain error in the member's words: `error.<code>` from the catalog."""
-    key = f"error.{error.code}"
-    if t.has(key):
-        try:
-            return Reply.text(t(key, **{k: v for k, v in error.params.items()}))
-        except (KeyError, IndexError, ValueError):
-            pass
-    return Reply.text(t("error.generic"))
+def _start(turn: Turn) -> Reply:
+    return TABLE.commands["start"].handler(turn)
 
 
-def command_for_word(turn: Turn, text: str) -> str | None:
-    """LINE members type commands as words ("points", "點數"); map a lone word to a command."""
-    word = text.strip().lstrip("/").lower()
-    if word in registry.COMMANDS and not registry.COMMANDS[word].admin:
-        return word
-    for name in registry.COMMANDS:
-        key = f"aliases.{name}"
-        if turn.t.has(key) and word in {a.strip().lower() for a in turn.t(key).split(",")}:
-            return name
-    return None
+def _help(turn: Turn) -> Reply:
+    return TABLE.commands["help"].handler(turn)

@@ -9,19 +9,19 @@ than the current one (stale, repeated or tampered) changes nothing and shows the
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import select
 
-from bot.dialogs.common import error_text, signup_first, words
-from bot.dialogs.registry import button, command, on_text
+from bot.dialogs.common import error_text, words
 from bot.dialogs.turn import Turn
 from core.chat import MAX_PAYLOAD_BYTES, Button, Card, Reply
 from core.kernel import InvalidAnswer
-from core.models import Survey, SurveyProgress
+from core.models import Survey
 from core.surveys import (
     AnswerResult,
     CurrentQuestion,
     answer_question,
     current_question,
+    open_surveys,
     start_survey,
     stop_survey,
 )
@@ -31,12 +31,12 @@ SKIP = "skip"
 MAX_OFFERED = 10  # surveys on offer, listed as buttons
 
 
-@command("survey")
 def survey(turn: Turn) -> Reply:
     current = now_asking(turn)
     if current is not None:
         return ask(turn, current, note=turn.t("survey.resume") if current.position else None)
-    offered = open_surveys(turn)
+    with turn.services.database.reader() as session:
+        offered = open_surveys(session, member_id=turn.member_id)
     if not offered:
         return Reply.text(
             turn.t("survey.none"), buttons=[Button(turn.t("menu.coupons"), "cmd:coupons")]
@@ -52,15 +52,11 @@ def survey(turn: Turn) -> Reply:
     )
 
 
-@button(GO)
-@signup_first
 def go(turn: Turn, args: list[str]) -> Reply:
     code = survey_code(turn, args)
     return begin(turn, code) if code else stale(turn)
 
 
-@button(ANSWER)
-@signup_first
 def tapped_answer(turn: Turn, args: list[str]) -> Reply:
     if len(args) != 3 or not args[1].isdecimal() or not (args[2].isdecimal() or args[2] == SKIP):
         return stale(turn)
@@ -72,8 +68,6 @@ def tapped_answer(turn: Turn, args: list[str]) -> Reply:
     return submit(turn, current, value=None if skip else value, skip=skip)
 
 
-@button(STOP)
-@signup_first
 def stop(turn: Turn, args: list[str]) -> Reply:
     code = survey_code(turn, args)
     if not code:
@@ -92,7 +86,6 @@ def stop(turn: Turn, args: list[str]) -> Reply:
     )
 
 
-@on_text
 def typed_answer(turn: Turn, text: str) -> Reply | None:
     """A message while a survey waits for an answer is the answer ("9", a choice's words),
     unless it is a command word and the question wants a number or a choice."""
@@ -228,21 +221,6 @@ def now_asking(turn: Turn) -> CurrentQuestion | None:
         return current_question(session, member_id=turn.member_id)
 
 
-def open_surveys(turn: Turn) -> list[Survey]:
-    """Active surveys the member has not completed, oldest first."""
-    with turn.services.database.reader() as session:
-        done = select(SurveyProgress.survey_id).where(
-            SurveyProgress.member_id == turn.member_id, SurveyProgress.status == "completed"
-        )
-        return list(
-            session.exec(
-                select(Survey)
-                .where(col(Survey.active).is_(True), col(Survey.id).not_in(done))
-                .order_by(col(Survey.id))
-            ).all()
-        )
-
-
 def survey_code(turn: Turn, args: list[str]) -> str | None:
     """The survey a payload names: its code, or `#<id>`; None when it names none."""
     if len(args) != 1 or not args[0]:
@@ -271,7 +249,4 @@ def payload(*parts: str) -> str:
 
 
 def means_a_command(turn: Turn, text: str) -> bool:
-    # Imported here: the router imports this module to register its handlers.
-    from bot.dialogs.router import command_for_word
-
-    return command_for_word(turn, text) is not None
+    return turn.commands.command_for_word(turn.t, text) is not None

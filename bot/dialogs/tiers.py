@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from bot.dialogs.registry import command
 from bot.dialogs.turn import Turn
 from core.chat import Button, Card, Reply
 from core.programme import Tier
 from core.tiers import TierProgress, tier_progress
 
 
-@command("tier")
 def tier(turn: Turn) -> Reply:
     member = turn.refresh_member()
     with turn.services.database.reader() as session:

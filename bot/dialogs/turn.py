@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session
 
 from bot.app import Services
 from bot.i18n import Translator
-from core.chat import Incoming, Notice
+from core.chat import Incoming, Notice, Reply
 from core.models import Member
 from core.programme import Programme
+
+
+class Commands(Protocol):
+    """The command table as a dialog sees it: a campaign's button runs a member command by
+    name, a survey tells a command word from an answer. The turn carries it because the
+    table (bot/dialogs/table.py) imports every dialog, so no dialog may import the table."""
+
+    def member_command(self, name: str) -> Callable[[Turn], Reply] | None: ...
+
+    def command_for_word(self, t: Translator, text: str) -> str | None: ...
 
 
 @dataclass
@@ -22,6 +34,7 @@ class Turn:
     t: Translator
     now: datetime
     is_admin: bool
+    commands: Commands
     notices: list[Notice] = field(default_factory=list)
 
     @property

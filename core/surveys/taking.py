@@ -1,4 +1,4 @@
-"""Taking surveys: start or resume, stop, and the member's current question."""
+"""Taking surveys: the ones on offer, start or resume, stop, and the member's current question."""
 
 from __future__ import annotations
 
@@ -80,6 +80,21 @@ def current_question(session: Session, *, member_id: int) -> CurrentQuestion | N
         return None
     progress, survey = row
     return question_view(session, survey=survey, progress=progress)
+
+
+def open_surveys(session: Session, *, member_id: int) -> list[Survey]:
+    """The active surveys the member has not completed, oldest first: what /survey offers.
+    Reads only: a reader session will do."""
+    completed = select(SurveyProgress.survey_id).where(
+        SurveyProgress.member_id == member_id, SurveyProgress.status == COMPLETED
+    )
+    return list(
+        session.exec(
+            select(Survey)
+            .where(col(Survey.active).is_(True), col(Survey.id).not_in(completed))
+            .order_by(col(Survey.id))
+        ).all()
+    )
 
 
 def stop_survey(

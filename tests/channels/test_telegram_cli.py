@@ -7,7 +7,7 @@ from typer.testing import CliRunner, Result
 
 import tests.fakes.fixtures as fake_fixtures
 from bot.cli.main import app
-from bot.dialogs import registry
+from bot.dialogs import TABLE
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
 
@@ -49,7 +49,7 @@ def test_set_webhook_sets_url_secret_updates_and_the_command_menu_in_each_langua
     assert webhook["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
     assert webhook["drop_pending_updates"] is False
 
-    member_commands = {name for name, c in registry.COMMANDS.items() if not c.admin}
+    member_commands = set(TABLE.member_commands())
     assert set(menu(fake_telegram)) == member_commands
     assert not set(menu(fake_telegram)) & {"sale", "grant", "stats", "use", "member"}
     assert menu(fake_telegram)["points"] == "我的點數"  # zh-TW is the default

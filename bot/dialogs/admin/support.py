@@ -1,5 +1,5 @@
-"""What every admin command shares: registration, usage replies for malformed arguments,
-finding the member, notices to members, and the audit log."""
+"""What every admin command shares: usage replies for malformed arguments, finding the
+member, notices to members, and the audit log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.dialogs.admin import views
-from bot.dialogs.registry import Handler, command
+from bot.dialogs.registry import Handler
 from bot.dialogs.turn import Turn
 from core.chat import Notice, Reply
 from core.kernel import MemberNotFound, run_once
@@ -37,10 +37,11 @@ class NotJoined(Exception):
 
 
 def admin_command(name: str) -> Callable[[Handler], Handler]:
-    """Register an admin command (the router refuses and audits non-admins); malformed
-    arguments and unknown members become helpful replies instead of errors."""
+    """An admin command's malformed arguments and unknown members become helpful replies
+    (the usage of `name`) instead of errors. The table (bot/dialogs/table.py) marks it an
+    admin command, which the router refuses and audits for non-admins."""
 
-    def register(handler: Handler) -> Handler:
+    def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def guarded(turn: Turn) -> Reply:
             try:
@@ -53,10 +54,9 @@ def admin_command(name: str) -> Callable[[Handler], Handler]:
             except NotJoined as refusal:
                 return Reply.text(turn.t("admin.not_joined", number=refusal.member.number))
 
-        command(name, admin=True, needs_signup=False)(guarded)
         return guarded
 
-    return register
+    return wrap
 
 
 def member_arg(turn: Turn, query: str, *, joined: bool = True) -> Member:

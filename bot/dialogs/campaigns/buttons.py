@@ -6,10 +6,8 @@ what it says: claim its coupon credited to the campaign and variant, or run a co
 
 from __future__ import annotations
 
-from bot.dialogs import registry
-from bot.dialogs.common import signup_first
 from bot.dialogs.coupons import claimed_card
-from bot.dialogs.registry import button
+from bot.dialogs.member import help_
 from bot.dialogs.turn import Turn
 from core.chat import Button, Reply
 from core.coupons import claim_coupon
@@ -18,8 +16,6 @@ from core.outbox import CLICK_PREFIX, ButtonSpec, Click, find_delivery, record_c
 from core.programme import pick_text
 
 
-@button(CLICK_PREFIX)
-@signup_first
 def campaign_button(turn: Turn, args: list[str]) -> Reply:
     if len(args) != 2 or not args[1].isdecimal() or len(args[1]) > 2:
         raise CampaignNotFound("malformed campaign button", payload=":".join(args)[:64])
@@ -56,9 +52,7 @@ def _perform(turn: Turn, click: Click, action: ButtonSpec, purpose: str) -> Repl
             buttons=[Button(turn.t("coupons.see_all"), "cmd:coupons")],
         )
     if action.action == "command":
-        command = registry.COMMANDS.get(action.command)
-        if command is None or command.admin:
-            return registry.COMMANDS["help"].handler(turn)
-        return command.handler(turn)
+        handler = turn.commands.member_command(action.command)
+        return (handler or help_)(turn)  # never an admin command, whoever sent the message
     # A link button opens its URL without a tap coming back; should one arrive, link it.
     return Reply(buttons=[Button(pick_text(action.label, turn.t.locale), url=action.value)])

@@ -23,7 +23,6 @@ from bot.dialogs.campaigns import draft as drafts
 from bot.dialogs.campaigns import views
 from bot.dialogs.campaigns.draft import BROADCAST, Draft, payload
 from bot.dialogs.common import words
-from bot.dialogs.registry import button, command, on_state
 from bot.dialogs.state import clear_state, get_state
 from bot.dialogs.turn import Turn
 from bot.i18n import LOCALES
@@ -64,7 +63,6 @@ def broadcast(turn: Turn) -> Reply:
     return Reply(texts=[turn.t("broadcast.start")], buttons=drafts.kind_buttons(turn))
 
 
-@button(drafts.PREFIX)
 def broadcast_button(turn: Turn, args: list[str]) -> Reply:
     if not turn.is_admin:
         return _refuse(turn, args)
@@ -98,7 +96,6 @@ def broadcast_button(turn: Turn, args: list[str]) -> Reply:
     return _coupon_chosen(turn, draft, rest[0] if len(rest) == 1 else "")
 
 
-@on_state(BROADCAST)
 def typed(turn: Turn, text: str) -> Reply | None:
     if not turn.is_admin:
         return None  # no longer an admin: the text is an ordinary message
@@ -271,7 +268,6 @@ def cancel_broadcast(turn: Turn) -> Reply:
     return Reply.text(turn.t("broadcast.cancelled"))
 
 
-@command("cancel", needs_signup=False)
 def cancel(turn: Turn) -> Reply:
     """End whatever guided step the chat is in: a broadcast, an erase confirmation."""
     with turn.services.database.reader() as session:
