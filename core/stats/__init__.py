@@ -17,7 +17,7 @@ from core.stats.counters import (
     note_stage_entries,
     note_survey_completed,
 )
-from core.stats.funnel import (
+from core.stats.conversion import (
     MAX_WITHIN_DAYS,
     CohortConversion,
     Funnel,
@@ -27,7 +27,7 @@ from core.stats.funnel import (
     cohort_funnel,
     funnel,
 )
-from core.stats.kpis import Kpis, kpis
+from core.stats.indicators import Kpis, kpis
 from core.stats.nps import NpsScore, nps_score
 from core.stats.rebuild import rebuild_aggregates
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.kernel import local_day
 from core.stats import cohort_conversion, cohort_funnel, funnel, kpis
-from core.stats.funnel import StageFigure, biggest_drop
+from core.stats.conversion import StageFigure, biggest_drop
 from tests.conftest import START
 from tests.stats.support import assert_rebuild_agrees, buy, claim
 from tests.support.members import new_member
