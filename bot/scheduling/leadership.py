@@ -111,6 +111,9 @@ class AdvisoryLockLeadership:
 
     def release(self) -> None:
         if self._connection is not None:
+            # Said before the lock goes, so that no other process's "is the leader" comes
+            # first in a log they share.
+            log.info("scheduler: %s gives up the lead", self.holder)
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
         self._drop(dispose=True)
@@ -162,6 +165,7 @@ class LeaseLeadership:
     def release(self) -> None:
         if not self._leading:
             return
+        log.info("scheduler: %s gives up the lead", self.holder)
         self._leading = False
         table = SchedulerLease.__table__  # type: ignore[attr-defined]
         with self.database.engine.begin() as connection:
