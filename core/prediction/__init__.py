@@ -7,12 +7,19 @@ model`; simulate: synthetic members drawn from the models, for tests.
 
 from core.prediction.bgnbd import BgNbd, BgNbdFit, fit_bgnbd
 from core.prediction.gamma_gamma import GammaGamma, GammaGammaFit, fit_gamma_gamma
+from core.prediction.holdout import (
+    HoldoutGroup,
+    HoldoutValidation,
+    predicted_cohort_purchases,
+    validate_holdout,
+)
 from core.prediction.member_scores import (
     NotEnoughPurchases,
     ScoringRun,
     score_members,
     score_members_job,
 )
+from core.prediction.pareto_nbd import ParetoNbd, ParetoNbdFit, fit_pareto_nbd
 from core.prediction.report import FittedModels, fit_models, model_report
 from core.prediction.rfm import SEGMENTS, RfmScores, quintile_scores, rfm_scores, segment_for
 from core.prediction.scoring import (
@@ -54,4 +61,11 @@ __all__ = [
     "segment_for",
     "segment_summary",
     "summarise",
+    "HoldoutGroup",
+    "HoldoutValidation",
+    "ParetoNbd",
+    "ParetoNbdFit",
+    "fit_pareto_nbd",
+    "predicted_cohort_purchases",
+    "validate_holdout",
 ]

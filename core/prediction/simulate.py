@@ -1,15 +1,17 @@
-"""Members drawn from the BG/NBD and Gamma-Gamma generative models, for tests and checks.
+"""Members drawn from the BG/NBD, Pareto/NBD and Gamma-Gamma generative models, for tests.
 
 Parametrisation (numpy's gamma takes shape and *scale* = 1/rate):
   λ ~ Gamma(shape r, rate alpha)      -> rng.gamma(r, 1 / alpha)
-  p ~ Beta(a, b)
+  p ~ Beta(a, b)                      (BG/NBD)
+  μ ~ Gamma(shape s, rate beta)       -> rng.gamma(s, 1 / beta)   (Pareto/NBD)
   ν ~ Gamma(shape q, rate gamma)      -> rng.gamma(q, 1 / gamma)
   z ~ Gamma(shape p, rate ν)          -> rng.gamma(p, 1 / ν), mean p/ν
 (r, alpha, a, b from a BgNbd; p, q, gamma from a GammaGamma.)
 Each member's first purchase is at time 0. While active they buy as a Poisson process of
 rate λ; right after each repeat purchase they drop out with probability p (the first
-purchase never ends a membership, as in the BG/NBD likelihood). Every purchase, the first
-included, has a value z.
+purchase never ends a membership, as in the BG/NBD likelihood); under the Pareto/NBD they
+die instead at τ ~ Exponential(μ), possibly before any repeat purchase. Every purchase, the
+first included, has a value z.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from core.prediction.bgnbd import BgNbd
 from core.prediction.gamma_gamma import GammaGamma
+from core.prediction.pareto_nbd import ParetoNbd
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -42,7 +45,9 @@ class Simulation:
     time: FloatArray
     value: FloatArray
     first_value: FloatArray
-    dropout_time: FloatArray  # time of the purchase after which the member left, else inf
+    # When the member left: BG/NBD, the purchase after which they did (inf if never);
+    # Pareto/NBD, their death time τ.
+    dropout_time: FloatArray
     rate: FloatArray  # each member's λ
     mean_value: FloatArray  # each member's p/ν
 
@@ -125,6 +130,48 @@ def simulate(
         value=rng.gamma(p, 1.0 / nu[member]),
         first_value=rng.gamma(p, 1.0 / nu),
         dropout_time=dropout_time,
+        rate=rate,
+        mean_value=p / nu,
+    )
+
+
+def simulate_pareto_nbd(
+    *,
+    n: int,
+    pareto_nbd: ParetoNbd,
+    gamma_gamma: GammaGamma,
+    T: ArrayLike,
+    horizon: float = 0.0,
+    rng: np.random.Generator,
+) -> Simulation:
+    """Draw n Pareto/NBD members observed for T (a scalar or one value each) plus `horizon`.
+
+    Vectorised: a member alive for min(τ, span) buys Poisson(λ·min(τ, span)) times, at
+    times uniform on that stretch.
+    """
+    r, alpha, s, beta = pareto_nbd.r, pareto_nbd.alpha, pareto_nbd.s, pareto_nbd.beta
+    p, q, gamma = gamma_gamma.p, gamma_gamma.q, gamma_gamma.gamma
+    window = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
+    span = window + horizon
+    rate = rng.gamma(r, 1.0 / alpha, size=n)
+    death = rng.gamma(s, 1.0 / beta, size=n)
+    nu = rng.gamma(q, 1.0 / gamma, size=n)
+    with np.errstate(divide="ignore"):
+        lifetime = rng.standard_exponential(n) / death  # inf if μ underflowed to 0
+    active = np.minimum(lifetime, span)
+    counts = rng.poisson(rate * active)
+    member = np.repeat(np.arange(n), counts)
+    time = rng.uniform(0.0, active[member])
+    order = np.lexsort((time, member))
+    member, time = member[order], time[order]
+    return Simulation(
+        T=window,
+        horizon=float(horizon),
+        member=member.astype(np.int64),
+        time=time,
+        value=rng.gamma(p, 1.0 / nu[member]),
+        first_value=rng.gamma(p, 1.0 / nu),
+        dropout_time=lifetime,
         rate=rate,
         mean_value=p / nu,
     )
