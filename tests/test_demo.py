@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from bot.app import Services
-from bot.cli.main import app
+from bot.cli import app
 from bot.demo import seed_demo
 from bot.demo.batches import batches
 from bot.demo.context import ID_TABLES, DemoContext

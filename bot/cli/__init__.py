@@ -1,5 +1,5 @@
 """The `loyalty` command line."""
 
-from bot.cli.main import app, main
+from bot.cli.root import app, main
 
 __all__ = ["app", "main"]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
@@ -13,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlmodel import col, select
 
-from bot.app import Services
+from bot.cli import setup
 from core.kernel import DomainError
 from core.models import Admin, ApiToken
 from core.staff import add_admin, create_api_token, remove_admin, revoke_api_token
@@ -23,7 +22,6 @@ ADMIN_CHANNELS = ("telegram", "line", "console")
 admin_app = typer.Typer(help="Chat users with admin rights.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for the admin API.", no_args_is_help=True)
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
 Identity = Annotated[
@@ -32,17 +30,13 @@ Identity = Annotated[
 TokenName = Annotated[str, typer.Argument(metavar="NAME", help="What the token is for.")]
 
 
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error[/red] {escape(message)}")
-    return typer.Exit(2)
-
-
 def parse_identity(text: str) -> tuple[str, str]:
-    """`telegram:123` → ("telegram", "123"); anything else exits 2 saying what is expected."""
+    """`telegram:123` → ("telegram", "123"); anything else is a usage error saying what is
+    expected."""
     channel, sep, user_id = text.strip().partition(":")
     channel = channel.lower()
     if not sep or channel not in ADMIN_CHANNELS or not user_id.strip() or len(user_id) > 128:
-        raise fail(
+        raise setup.usage_error(
             f"{text!r} should be CHANNEL:USER_ID with CHANNEL one of {', '.join(ADMIN_CHANNELS)}"
             " and a user id of 1–128 characters, e.g. telegram:123456789"
         )
@@ -57,32 +51,21 @@ def actor() -> str:
         return "cli"
 
 
-@contextmanager
-def services() -> Iterator[Services]:
-    from bot.app import bootstrap
-    from bot.cli.main import configured
-
-    built = configured(lambda: bootstrap(migrate=True))
-    try:
-        yield built
-    finally:
-        built.close()
-
-
 def run(work: Callable[[], T]) -> T:
-    """A use case; a domain refusal (a name in use, no such token) exits 2 with its reason."""
+    """A use case; when its rules say no (no such token, a name too long) the command exits
+    with the reason: see `setup.refusal` for which code."""
     try:
         return work()
     except DomainError as error:
         details = ", ".join(f"{key}={value!r}" for key, value in error.params.items())
-        raise fail(error.message + (f" ({details})" if details else "")) from None
+        raise setup.refusal(error, error.message + (f" ({details})" if details else "")) from None
 
 
 @admin_app.command("add")
 def admin_add(identity: Identity) -> None:
     """Give a chat user admin rights (they can use /stats, /sale, /use, /grant, /member)."""
     channel, user_id = parse_identity(identity)
-    with services() as app, app.database.session() as session:
+    with setup.opened() as app, app.database.session() as session:
         info = run(
             lambda: add_admin(
                 session,
@@ -98,9 +81,10 @@ def admin_add(identity: Identity) -> None:
 
 @admin_app.command("remove")
 def admin_remove(identity: Identity) -> None:
-    """Take admin rights away from a chat user added with `loyalty admin add`."""
+    """Take admin rights away from a chat user added with `loyalty admin add`. Exit code 1
+    when they were not an admin, or still are one through LOYALTY_ADMINS."""
     channel, user_id = parse_identity(identity)
-    with services() as app, app.database.session() as session:
+    with setup.opened() as app, app.database.session() as session:
         configured = (channel, user_id) in app.settings.admins
         removed = run(
             lambda: remove_admin(
@@ -117,12 +101,14 @@ def admin_remove(identity: Identity) -> None:
     )
     if configured:
         typer.echo("It is still an admin through LOYALTY_ADMINS; remove it there as well.")
+    if configured or not removed:
+        raise typer.Exit(setup.REFUSED)
 
 
 @admin_app.command("list")
 def admin_list() -> None:
     """Admins from LOYALTY_ADMINS and from `loyalty admin add`."""
-    with services() as app, app.database.reader() as session:
+    with setup.opened() as app, app.database.reader() as session:
         rows = session.exec(select(Admin).order_by(Admin.channel, Admin.platform_user_id)).all()
         table = Table("admin", "from", "added by", "added at")
         for channel, user_id in app.settings.admins:
@@ -143,7 +129,7 @@ def admin_list() -> None:
 @token_app.command("create")
 def token_create(name: TokenName) -> None:
     """Make an admin API token. It is printed once and stored only as a hash."""
-    with services() as app, app.database.session() as session:
+    with setup.opened() as app, app.database.session() as session:
         plaintext, info = run(
             lambda: create_api_token(session, clock=app.clock, name=name, actor=actor())
         )
@@ -155,7 +141,7 @@ def token_create(name: TokenName) -> None:
 @token_app.command("revoke")
 def token_revoke(name: TokenName) -> None:
     """Revoke a token by name; it stops working at once."""
-    with services() as app, app.database.session() as session:
+    with setup.opened() as app, app.database.session() as session:
         info = run(lambda: revoke_api_token(session, clock=app.clock, name=name, actor=actor()))
     typer.echo(f"API token {info.name!r} ({info.prefix}…) is revoked")
 
@@ -163,7 +149,7 @@ def token_revoke(name: TokenName) -> None:
 @token_app.command("list")
 def token_list() -> None:
     """Tokens by name, with the first characters of each, when made and last used."""
-    with services() as app, app.database.reader() as session:
+    with setup.opened() as app, app.database.reader() as session:
         tokens = session.exec(select(ApiToken).order_by(col(ApiToken.created_at))).all()
     if not tokens:
         typer.echo("No API tokens yet. Make one with: loyalty token create NAME")

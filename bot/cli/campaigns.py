@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot.app import Services, SettingsError, bootstrap, build_channels
+from bot.app import Services, build_channels
+from bot.cli import setup
 from core.campaigns import (
     CampaignReport,
     audience_by_channel,
@@ -30,11 +31,10 @@ from core.campaigns import (
     launch_campaign,
     list_campaigns,
 )
-from core.kernel import ConfigError, DomainError
+from core.kernel import DomainError
 
 campaign_app = typer.Typer(help="Campaigns: create, preview, launch, report.", no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 Many = Annotated[list[str] | None, typer.Option()]
 
@@ -62,7 +62,6 @@ def create(
     attribution_days: Annotated[int, typer.Option()] = 7,
 ) -> None:
     """Create a campaign (a draft, or scheduled with --at / --every-days)."""
-    services = _services()
     segment = _audience(audience)
     for key, values in (("stages", stage), ("tiers", tier), ("risk", risk), ("tags", tag),
                         ("channels", channel)):  # fmt: skip
@@ -78,18 +77,19 @@ def create(
         variants[0]["weight"] = split
         variants.append({"name": "B", "weight": 100 - split,
                          "text": _text(text_b or text, text_b_en), "coupon": coupon})  # fmt: skip
-    spec = {
-        "name": name,
-        "audience": segment,
-        "variants": variants,
-        "metric": metric,
-        "send_at": _when(at, services) if at else None,
-        "every_days": every_days,
-        "attribution_days": attribution_days,
-    }
-    campaign = _use_case(services, lambda session: create_campaign(
-        session, clock=services.clock, programme=services.programme, spec=spec,
-        created_by="cli"))  # fmt: skip
+    with setup.opened() as services:
+        spec = {
+            "name": name,
+            "audience": segment,
+            "variants": variants,
+            "metric": metric,
+            "send_at": _when(at, services) if at else None,
+            "every_days": every_days,
+            "attribution_days": attribution_days,
+        }
+        campaign = _use_case(services, lambda session: create_campaign(
+            session, clock=services.clock, programme=services.programme, spec=spec,
+            created_by="cli"))  # fmt: skip
     out.print(f"campaign {campaign.id} created ({campaign.status})")
 
 
@@ -97,19 +97,18 @@ def create(
 def preview(campaign_id: int) -> None:
     """How many members the campaign would reach now, per channel, and for LINE the share
     of this month's message quota it would use."""
-    services = _services()
-    channels = list(build_channels(services.settings))
-    campaign = _use_case(services, lambda session: get_campaign(session, campaign_id))
-    now = services.clock.now()
-    with services.database.reader() as session:
-        total = audience_count(session, campaign.segment, now, channels)
-        by_channel = audience_by_channel(session, campaign.segment, now, channels)
-    out.print(f"campaign {campaign.id} “{escape(campaign.name)}”: {total:,} members")
-    for name, count in sorted(by_channel.items()):
-        out.print(f"  {name}: {count:,} messages")
-    if by_channel.get("line"):
-        out.print("  " + _quota_line(services, by_channel["line"]))
-    services.close()
+    with setup.opened() as services:
+        channels = list(build_channels(services.settings))
+        campaign = _use_case(services, lambda session: get_campaign(session, campaign_id))
+        now = services.clock.now()
+        with services.database.reader() as session:
+            total = audience_count(session, campaign.segment, now, channels)
+            by_channel = audience_by_channel(session, campaign.segment, now, channels)
+        out.print(f"campaign {campaign.id} “{escape(campaign.name)}”: {total:,} members")
+        for name, count in sorted(by_channel.items()):
+            out.print(f"  {name}: {count:,} messages")
+        if by_channel.get("line"):
+            out.print("  " + _quota_line(services, by_channel["line"]))
 
 
 @campaign_app.command("launch")
@@ -118,37 +117,36 @@ def launch(
     send: Annotated[bool, typer.Option(help="Also send it from here, until it is out.")] = False,
 ) -> None:
     """Launch now: one delivery per member of the segment (repeating it adds none)."""
-    services = _services()
-    channels = build_channels(services.settings, database=services.database)
-    result = _use_case(
-        services,
-        lambda session: launch_campaign(
-            session, clock=services.clock, campaign_id=campaign_id, channels=list(channels)
-        ),
-    )
-    state = "launched" if result.started else "already launched"
-    out.print(f"campaign {campaign_id} {state}: run {result.run}, {result.targeted:,} targeted")
-    if send and channels:
-        asyncio.run(_send(services, channels))
-        out.print("sent; `loyalty campaign report` has the figures")
-    services.close()
+    with setup.opened() as services:
+        channels = build_channels(services.settings, database=services.database)
+        result = _use_case(
+            services,
+            lambda session: launch_campaign(
+                session, clock=services.clock, campaign_id=campaign_id, channels=list(channels)
+            ),
+        )
+        state = "launched" if result.started else "already launched"
+        out.print(f"campaign {campaign_id} {state}: run {result.run}, {result.targeted:,} targeted")
+        if send and channels:
+            asyncio.run(_send(services, channels))
+            out.print("sent; `loyalty campaign report` has the figures")
 
 
 @campaign_app.command("report")
 def report(campaign_id: int) -> None:
     """Per variant: targeted, sent, failed, blocked, skipped, clicked, claimed, redeemed,
     purchased; for A/B, the test on the campaign's metric."""
-    services = _services()
-    found = _use_case(services, lambda session: campaign_report(session, campaign_id=campaign_id))
+    with setup.opened() as services:
+        found = _use_case(
+            services, lambda session: campaign_report(session, campaign_id=campaign_id)
+        )
     _show_report(found)
-    services.close()
 
 
 @campaign_app.command("list")
 def list_() -> None:
     """The newest campaigns first, with their status."""
-    services = _services()
-    with services.database.reader() as session:
+    with setup.opened() as services, services.database.reader() as session:
         campaigns = list_campaigns(session)
     table = Table("id", "name", "status", "runs", "targeted", "next run")
     for campaign in campaigns:
@@ -156,17 +154,15 @@ def list_() -> None:
                       str(campaign.runs), f"{campaign.targeted:,}",
                       _local(campaign.next_run_at, services))  # fmt: skip
     out.print(table)
-    services.close()
 
 
 @campaign_app.command("cancel")
 def cancel(campaign_id: int) -> None:
     """Stop a campaign: what is still queued is not sent."""
-    services = _services()
-    campaign = _use_case(services, lambda session: cancel_campaign(
-        session, clock=services.clock, campaign_id=campaign_id))  # fmt: skip
+    with setup.opened() as services:
+        campaign = _use_case(services, lambda session: cancel_campaign(
+            session, clock=services.clock, campaign_id=campaign_id))  # fmt: skip
     out.print(f"campaign {campaign.id} {campaign.status}")
-    services.close()
 
 
 def _show_report(found: CampaignReport) -> None:
@@ -233,8 +229,9 @@ def _audience(raw: str | None) -> dict[str, Any]:
     except ValueError:
         found = None
     if not isinstance(found, dict):
-        err.print('[red]bad --audience[/red] give a JSON object, e.g. {"tiers": ["gold"]}')
-        raise typer.Exit(2)
+        raise setup.usage_error(
+            'give a JSON object, e.g. {"tiers": ["gold"]}', label="bad --audience"
+        )
     return found
 
 
@@ -246,8 +243,9 @@ def _when(value: str, services: Services) -> datetime:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        err.print(f"[red]bad time[/red] {escape(value)}: use ISO, e.g. 2026-05-01T10:00")
-        raise typer.Exit(2) from None
+        raise setup.usage_error(
+            f"{value}: use ISO, e.g. 2026-05-01T10:00", label="bad time"
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(services.programme.timezone))
 
 
@@ -257,19 +255,9 @@ def _local(value: datetime | None, services: Services) -> str:
     return value.astimezone(ZoneInfo(services.programme.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def _services() -> Services:
-    try:
-        return bootstrap(migrate=True)
-    except (SettingsError, ConfigError) as exc:
-        err.print(f"[red]configuration error[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-
-
 def _use_case(services: Services, work: Callable[[Any], T]) -> T:
     try:
         with services.database.session() as session:
             return work(session)
     except DomainError as exc:
-        err.print(f"[red]refused[/red] {escape(exc.message)}")
-        services.close()
-        raise typer.Exit(1) from None
+        raise setup.refusal(exc, exc.message, label="refused") from None

@@ -15,7 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bot.app import Services
+from bot.cli import setup
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -34,21 +34,18 @@ def demo(
     with 18 months of history across every funnel stage. Run again to add more."""
     from bot.demo import DemoConflict, seed_demo
 
-    services = _services()
-    try:
-        with _progress() as progress:
-            task = progress.add_task("demo members", total=members)
-            result = seed_demo(
-                services,
-                members=members,
-                seed=seed,
-                on_progress=lambda count: progress.advance(task, count),
-            )
-    except DemoConflict as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        services.close()
+    with setup.opened() as services:
+        try:
+            with _progress() as progress:
+                task = progress.add_task("demo members", total=members)
+                result = seed_demo(
+                    services,
+                    members=members,
+                    seed=seed,
+                    on_progress=lambda count: progress.advance(task, count),
+                )
+        except DemoConflict as exc:
+            raise setup.refused(str(exc)) from None
     rate = result.members / result.seconds if result.seconds else 0
     out.print(
         f"added {result.members:,} demo members ({result.rows:,} rows) in "
@@ -76,8 +73,7 @@ def stats(
     from bot.cli.stats_view import render_stats
     from core.stats import funnel, kpis, rebuild_aggregates
 
-    services = _services()
-    try:
+    with setup.opened() as services:
         now = services.clock.now()
         if rebuild:
             with services.database.session() as session:
@@ -87,16 +83,7 @@ def stats(
         with services.database.reader() as session:
             figures = funnel(session, programme=services.programme, now=now, days=days)
             figures_kpi = kpis(session, now=now, days=days or 30, programme=services.programme)
-    finally:
-        services.close()
     render_stats(out, figures, figures_kpi, days=days, currency=services.programme.currency)
-
-
-def _services() -> Services:
-    from bot.app import bootstrap
-    from bot.cli.main import configured
-
-    return configured(lambda: bootstrap(migrate=True))
 
 
 def _progress() -> Progress:

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import Services
+from bot.cli import setup
 from core.imports import HEADER, OPTIONAL, BadHeader, ImportReport, read_rows
 
 import_app = typer.Typer(help="Import data from the brand's other systems.", no_args_is_help=True)
@@ -65,39 +65,36 @@ def purchases(
     from core.imports import import_rows
 
     total = _data_lines(file)
-    services = _services()
-    started = time.perf_counter()
-    try:
-        with open(file, encoding="utf-8-sig", newline="") as handle:
-            rows = read_rows(handle, zone=services.programme.zone, now=services.clock.now())
-            first = next(rows, None)  # checks the header before anything is written
-            with _progress() as progress:
-                task = progress.add_task(file.name, total=total)
-                report = import_rows(
-                    services.database,
-                    clock=services.clock,
-                    programme=services.programme,
-                    rows=itertools.chain([] if first is None else [first], rows),
-                    award_points=award_points,
-                    actor=f"import:{file.name}"[:100],
-                    batch_rows=batch_rows,
-                    on_progress=lambda done: progress.advance(task, done),
-                )
-    except BadHeader as exc:
-        found = escape(str(exc.params.get("found", "")))
-        err.print(f"[red]error[/red] {escape(exc.message)}; found `{found}`", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except SQLAlchemyError as exc:
-        err.print(
-            f"[red]database error[/red] {escape(str(exc).splitlines()[0])}. The batches before "
-            "it are imported; run the same file again to go on (imported rows repeat harmlessly).",
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
-    finally:
-        services.close()
+    with setup.opened() as services:
+        started = time.perf_counter()
+        try:
+            with open(file, encoding="utf-8-sig", newline="") as handle:
+                rows = read_rows(handle, zone=services.programme.zone, now=services.clock.now())
+                first = next(rows, None)  # checks the header before anything is written
+                with _progress() as progress:
+                    task = progress.add_task(file.name, total=total)
+                    report = import_rows(
+                        services.database,
+                        clock=services.clock,
+                        programme=services.programme,
+                        rows=itertools.chain([] if first is None else [first], rows),
+                        award_points=award_points,
+                        actor=f"import:{file.name}"[:100],
+                        batch_rows=batch_rows,
+                        on_progress=lambda done: progress.advance(task, done),
+                    )
+        except BadHeader as exc:
+            found = str(exc.params.get("found", ""))
+            raise setup.usage_error(f"{exc.message}; found `{found}`", soft_wrap=True) from None
+        except SQLAlchemyError as exc:
+            raise setup.refused(
+                f"{str(exc).splitlines()[0]}. The batches before it are imported; run the same "
+                "file again to go on (imported rows repeat harmlessly).",
+                label="database error",
+                soft_wrap=True,
+            ) from None
     _print_report(report, seconds=time.perf_counter() - started)
-    raise typer.Exit(1 if report.refused else 0)
+    raise typer.Exit(setup.REFUSED if report.refused else setup.DONE)
 
 
 def _data_lines(file: Path) -> int:
@@ -107,11 +104,7 @@ def _data_lines(file: Path) -> int:
         with open(file, encoding="utf-8-sig", newline="") as handle:
             return max(sum(1 for _ in handle) - 1, 0)
     except UnicodeDecodeError as exc:
-        err.print(
-            f"[red]error[/red] {escape(str(file))} is not UTF-8 text ({escape(str(exc))})",
-            soft_wrap=True,
-        )
-        raise typer.Exit(2) from None
+        raise setup.usage_error(f"{file} is not UTF-8 text ({exc})", soft_wrap=True) from None
 
 
 def _print_report(report: ImportReport, *, seconds: float) -> None:
@@ -139,10 +132,3 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=err,
     )
-
-
-def _services() -> Services:
-    from bot.app import bootstrap
-    from bot.cli.main import configured
-
-    return configured(lambda: bootstrap(migrate=True))

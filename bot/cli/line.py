@@ -17,14 +17,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.line import LineApiError, LineChannel
-from bot.app import Services, Settings, SettingsError, bootstrap, load_settings
-from core.kernel import ConfigError
+from bot.app import Settings
+from bot.cli import setup
 
 line_app = typer.Typer(
     help="Connect the LINE Official Account: rich menus, quota.", no_args_is_help=True
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 MAX_IMAGE_BYTES = 1_000_000  # LINE's limit for a rich menu image
@@ -52,24 +51,20 @@ def richmenu(
     from core.tiers import saved_menus
 
     picture, image_type = _image(image) if image else (None, "image/png")
-    services = _services()
-    with services.database.reader() as session:
-        existing = saved_menus(session, channel="line")
-    if existing and not replace:
-        _show(existing)
-        out.print("rich menus exist already; --replace makes new ones")
-        services.close()
-        return
+    with setup.opened(_settings()) as services:
+        with services.database.reader() as session:
+            existing = saved_menus(session, channel="line")
+        if existing and not replace:
+            _show(existing)
+            out.print("rich menus exist already; --replace makes new ones")
+            return
 
-    async def work(channel: LineChannel) -> tuple[dict[str, str], int]:
-        menus = await create_rich_menus(services, channel, image=picture, image_type=image_type)
-        linked = await RichMenuLinker(services, channel).catch_up()
-        return menus, linked
+        async def work(channel: LineChannel) -> tuple[dict[str, str], int]:
+            menus = await create_rich_menus(services, channel, image=picture, image_type=image_type)
+            linked = await RichMenuLinker(services, channel).catch_up()
+            return menus, linked
 
-    try:
         menus, linked = _run(services.settings, work)
-    finally:
-        services.close()
     _show(menus)
     out.print(f"default menu set; members linked to their tier's menu ({linked} tier changes read)")
 
@@ -92,32 +87,15 @@ def _image(path: Path) -> tuple[bytes, str]:
     image_type = IMAGE_TYPES.get(path.suffix.lower())
     data = path.read_bytes()
     if image_type is None or len(data) > MAX_IMAGE_BYTES:
-        err.print("[red]bad image[/red] use a PNG or JPEG file under 1 MB")
-        raise typer.Exit(2)
+        raise setup.usage_error("use a PNG or JPEG file under 1 MB", label="bad image")
     return data, image_type
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    settings = setup.settings()
     if not settings.line_enabled:
-        err.print(
-            "[red]configuration error[/red] set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
-        )
-        raise typer.Exit(2)
+        raise setup.configuration_error("set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
     return settings
-
-
-def _services() -> Services:
-    settings = _settings()
-    try:
-        return bootstrap(settings, migrate=True)
-    except (SettingsError, ConfigError) as exc:
-        err.print(f"[red]configuration error[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
 
 
 def _run(settings: Settings, work: Callable[[LineChannel], Awaitable[T]]) -> T:
@@ -138,5 +116,4 @@ def _run(settings: Settings, work: Callable[[LineChannel], Awaitable[T]]) -> T:
     try:
         return asyncio.run(session())
     except LineApiError as exc:
-        err.print(f"[red]LINE refused[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise setup.refused(str(exc), label="LINE refused") from None

@@ -10,17 +10,15 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from bot.app import Services
+from bot.cli import setup
 from core.kernel import InvalidInput, as_utc
 
 if TYPE_CHECKING:  # numpy and SciPy load only when the command runs
     from core.prediction import ScoringRun
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 BGNBD_MEANING = {
     "r": "shape of the purchase rates across members",
@@ -54,30 +52,29 @@ def model(
     parameters with their time unit and a per-segment summary."""
     from core.prediction import NotEnoughPurchases, score_members
 
-    services = _services()
-    try:
-        cutoff = parse_as_of(as_of, zone=services.programme.zone, now=services.clock.now())
-        with services.database.session() as session:
-            run = score_members(
-                session, clock=services.clock, programme=services.programme, as_of=cutoff
+    with setup.opened() as services:
+        try:
+            cutoff = parse_as_of(as_of, zone=services.programme.zone, now=services.clock.now())
+            with services.database.session() as session:
+                run = score_members(
+                    session, clock=services.clock, programme=services.programme, as_of=cutoff
+                )
+        except InvalidInput as exc:  # a bad or future --as-of
+            _fail(exc.message, as_json=as_json, code=setup.USAGE_ERROR)
+        except NotEnoughPurchases as exc:
+            found = (
+                f"; found {exc.params['members']} members, {exc.params['repeat_buyers']} of"
+                " them repeat buyers"
+                if "members" in exc.params
+                else ""
             )
-    except InvalidInput as exc:
-        _fail(exc.message, as_json=as_json, code=2)
-    except NotEnoughPurchases as exc:
-        found = (
-            f"; found {exc.params['members']} members, {exc.params['repeat_buyers']} of them"
-            " repeat buyers"
-            if "members" in exc.params
-            else ""
-        )
-        _fail(
-            f"not enough purchase history: {exc.message}{found}. Import past purchases with "
-            "`loyalty import purchases FILE.csv`, or try again when more members have bought.",
-            as_json=as_json,
-            code=1,
-        )
-    finally:
-        services.close()
+            _fail(
+                f"not enough purchase history: {exc.message}{found}. Import past purchases "
+                "with `loyalty import purchases FILE.csv`, or try again when more members "
+                "have bought.",
+                as_json=as_json,
+                code=setup.REFUSED,
+            )
     if as_json:
         typer.echo(json.dumps({**run.report, "scored": run.scored}))
         return
@@ -219,15 +216,9 @@ def _money(value: float, currency: str) -> str:
 
 
 def _fail(message: str, *, as_json: bool, code: int) -> NoReturn:
+    """Exit with `code`; with --json the reason is a JSON document on stdout."""
     if as_json:
         typer.echo(json.dumps({"error": message}))
-    else:
-        err.print(f"[red]error[/red] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _services() -> Services:
-    from bot.app import bootstrap
-    from bot.cli.main import configured
-
-    return configured(lambda: bootstrap(migrate=True))
+        raise typer.Exit(code)
+    fail = setup.refused if code == setup.REFUSED else setup.usage_error
+    raise fail(message, soft_wrap=True)

@@ -17,7 +17,8 @@ from rich.markup import escape
 from telegram.error import TelegramError
 
 from adapters.telegram import ALLOWED_UPDATES, TelegramChannel
-from bot.app import Settings, SettingsError, load_settings
+from bot.app import Settings
+from bot.cli import setup
 from bot.i18n import LOCALES, Translator
 
 WEBHOOK_PATH = "/webhooks/telegram"
@@ -33,7 +34,6 @@ telegram_app = typer.Typer(
     help="Connect the Telegram bot: webhook and command menu.", no_args_is_help=True
 )
 out = Console(highlight=False, soft_wrap=True)  # long URLs stay whole
-err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
 
@@ -101,16 +101,9 @@ def command_menu(locale: str) -> list[tuple[str, str]]:
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]configuration error[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    settings = setup.settings()
     if not settings.telegram_enabled or settings.telegram_webhook_secret is None:
-        err.print(
-            "[red]configuration error[/red] set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
-        )
-        raise typer.Exit(2)
+        raise setup.configuration_error("set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET")
     return settings
 
 
@@ -132,8 +125,7 @@ def _run(settings: Settings, work: Callable[[TelegramChannel], Awaitable[T]]) ->
     try:
         return asyncio.run(session())
     except (TelegramError, RuntimeError) as exc:
-        err.print(f"[red]Telegram refused[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise setup.refused(str(exc), label="Telegram refused") from None
 
 
 def _shown(value: Any) -> str:

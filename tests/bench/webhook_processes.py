@@ -8,7 +8,7 @@
 calls from the K-th on as compact rows, so the bench can follow thousands of replies
 without fetching every call's parameters again on each poll.
 
-`serve` is `loyalty serve` (bot/cli/main.py) with one difference: the Telegram channel's send
+`serve` is `loyalty serve` (bot/cli/server.py) with one difference: the Telegram channel's send
 limits. `loyalty serve` builds its channels with Telegram's real limits (30 messages a
 second, 1 a second per chat) and no setting changes them, so this passes higher ones to
 `build_channels`, the same composition root, or the bench would measure our rate limiter.

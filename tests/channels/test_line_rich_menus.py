@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import tests.fakes.fixtures as fake_fixtures
 from adapters.line import LineApiError, LineChannel, menu_image
 from bot.app import Services
-from bot.cli.main import app as cli
+from bot.cli import app as cli
 from core.chat import Button
 from core.purchases import record_purchase
 from core.tiers import saved_menus

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import tests.fakes.fixtures as fake_fixtures
-from bot.cli.main import app
+from bot.cli import app
 from bot.dialogs import TABLE
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI

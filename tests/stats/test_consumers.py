@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from typer.testing import CliRunner
 
-from bot.cli.main import app
+from bot.cli import app
 from bot.cli.stats_view import render_stats
 from core.kernel import Database
 from core.kernel.clock import FixedClock

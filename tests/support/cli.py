@@ -8,7 +8,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from bot.cli.main import app
+from bot.cli import app
 
 _SETTINGS_PREFIXES = ("LOYALTY_", "TELEGRAM_", "LINE_")
 
