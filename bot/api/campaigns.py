@@ -36,12 +36,12 @@ from core.campaigns import (
     launch_campaign,
     list_campaigns,
 )
+from core.kernel import MAX_INT
 
 router = APIRouter(tags=["campaigns"], route_class=ApiRoute)
 
-MAX_ID = 2**31 - 1  # the id column's range on PostgreSQL
 MAX_LIST = 200
-CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[12])]
+CampaignId = Annotated[int, Path(ge=1, le=MAX_INT, examples=[12])]
 
 
 def _documented(

@@ -14,7 +14,6 @@ from bot.api.deps import AuditOnCommit, ClockDep, ProgrammeDep, ReaderDep, Sessi
 from bot.api.errors import ApiRoute, errors
 from bot.api.schemas import NO_NUL, ApiDateTime, Money, OrderId, RequestModel, money, storable
 from core.coupons import (
-    MAX_INT,
     MAX_VALID_DAYS,
     CouponValue,
     define_coupon,
@@ -22,7 +21,7 @@ from core.coupons import (
     redeem_coupon,
     remaining_stock,
 )
-from core.kernel import InvalidInput
+from core.kernel import MAX_INT, InvalidInput
 from core.models import CouponDefinition
 from core.programme import CouponRule
 

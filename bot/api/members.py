@@ -24,10 +24,9 @@ from bot.api.schemas import (
     MemberPage,
     MemberPublic,
 )
-from core.kernel import MemberErased, MemberNotFound
+from core.kernel import MAX_INT, MemberErased, MemberNotFound
 from core.members import MAX_PAGE, enrol_member, search_members
 from core.models import Member
-from core.points import MAX_INT
 from core.privacy import erase_member, export_member_data
 from core.staff import record_audit
 

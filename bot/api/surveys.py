@@ -11,8 +11,7 @@ from bot.api.csvstream import CsvResponse, csv_attachment, csv_doc, text_chunks
 from bot.api.deps import ClockDep, ReaderDep, SessionDep, TokenDep
 from bot.api.errors import ApiRoute, errors
 from bot.api.schemas import storable
-from core.coupons import MAX_INT
-from core.kernel import InvalidInput
+from core.kernel import MAX_INT, InvalidInput
 from core.programme import Question, SurveyRule
 from core.surveys import (
     SurveyDefinition,

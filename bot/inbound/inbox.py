@@ -18,13 +18,13 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import Services
 from bot.dialogs import Dialogs
 from bot.inbound.messenger import Messenger
 from core.chat import Channel, InboundItem
+from core.kernel import upsert_insert
 from core.models import InboundUpdate
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,7 @@ class Inbox:
             }
             for item in items
         ]
-        dialect = self.services.database.dialect
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(self._table)
+        insert = upsert_insert(self.services.database.dialect, self._table)
         # One multi-row INSERT … RETURNING: executemany's rowcount is -1 on PostgreSQL, and
         # RETURNING yields exactly the rows that were new (not the ignored duplicates).
         statement = (
@@ -200,10 +199,10 @@ class Inbox:
             log.exception("handling update %s failed", row["id"])
             error = f"{type(exc).__name__}: {exc}"[:500]
         await asyncio.to_thread(self._finish, row, error)
-        outcome = (
+        status = (
             "done" if error is None else "retry" if row["attempts"] < MAX_ATTEMPTS else "failed"
         )
-        self.services.metrics.update_handled(row["channel"], outcome, time.perf_counter() - started)
+        self.services.metrics.update_handled(row["channel"], status, time.perf_counter() - started)
 
     def _finish(self, row: dict[str, Any], error: str | None) -> None:
         """Record the outcome. A handled update keeps only its ids, enough to ignore a

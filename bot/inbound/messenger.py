@@ -6,12 +6,9 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from sqlmodel import col, select
-
 from bot.app import Services
 from core.chat import Channel, Incoming, Reply, SendResult
-from core.members import mark_unreachable
-from core.models import ChannelIdentity, Member
+from core.members import mark_unreachable, reaching_account
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +47,8 @@ class Messenger:
 
     def _target(self, member_id: int) -> tuple[str, str] | None:
         with self.services.database.reader() as session:
-            member = session.get(Member, member_id)
-            if member is None or member.erased_at is not None:
-                return None
-            identity = session.exec(
-                select(ChannelIdentity)
-                .where(
-                    ChannelIdentity.member_id == member_id,
-                    col(ChannelIdentity.unreachable).is_(False),
-                    col(ChannelIdentity.channel).in_(list(self.channels)),
-                )
-                .order_by(col(ChannelIdentity.last_seen_at).desc())
-            ).first()
-        return (identity.channel, identity.platform_user_id) if identity else None
+            account = reaching_account(session, member_id=member_id, channels=self.channels)
+        return (account.channel, account.platform_user_id) if account else None
 
     def _unreachable(self, channel: str, user_id: str) -> None:
         try:

@@ -24,10 +24,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from core.kernel import Clock, Database
+from core.kernel import Clock, Database, upsert_insert
 from core.models import SchedulerLease
 
 log = logging.getLogger(__name__)
@@ -192,8 +191,7 @@ class LeaseLeadership:
 
 
 def _upsert(dialect: str, table: sa.Table, *, holder: str, until: datetime):  # type: ignore[no-untyped-def]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).values(name=LEASE_NAME, holder=holder, expires_at=until)
+    return upsert_insert(dialect, table).values(name=LEASE_NAME, holder=holder, expires_at=until)
 
 
 def write_heartbeat(database: Database, *, holder: str, until: datetime) -> None:

@@ -24,6 +24,7 @@ from core.kernel import (
     CouponNotFound,
     InvalidInput,
     as_utc,
+    commit,
 )
 from core.models import Campaign, CouponDefinition, Delivery
 from core.outbox import ButtonSpec, DeliveryContent
@@ -156,7 +157,7 @@ def create_campaign(
         created_at=now,
     )
     session.add(campaign)
-    session.commit()
+    commit(session)
     return CampaignView.of(campaign)
 
 
@@ -223,7 +224,7 @@ def cancel_campaign(session: Session, *, clock: Clock, campaign_id: int) -> Camp
             .where(table.c.campaign_id == campaign_id, table.c.status == "queued")
             .values(status="skipped", reason="cancelled")
         )
-    session.commit()
+    commit(session)
     return CampaignView.of(campaign)
 
 

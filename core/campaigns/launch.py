@@ -16,14 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from core.campaigns.definitions import CampaignView, lock_campaign, next_run
 from core.campaigns.segments import Segment, reachable_channels, segment_filter
-from core.kernel import CampaignClosed, Clock
+from core.kernel import CampaignClosed, Clock, commit, upsert_insert
+from core.members import latest_identity
 from core.models import Campaign, ChannelIdentity, Delivery, Member, UTCDateTime
-from core.outbox import latest_identity
 
 BATCH_MEMBERS = 10_000
 ANALYZE_AFTER = 5_000  # rows a launch writes before PostgreSQL's statistics are refreshed
@@ -89,17 +89,17 @@ def launch_campaign(
         campaign.launched_at = now
         campaign.next_run_at = next_run(campaign, now)
     view = CampaignView.of(campaign)
-    session.commit()
+    commit(session)
     _write_rows(session, view, now=now, channels=channels, batch_members=batch_members)
     campaign = lock_campaign(session, campaign_id)
     if campaign.status == "launching":  # not cancelled meanwhile
         campaign.status = "sending"
         campaign.targeted = _count_run(session, campaign)
-    session.commit()
+    commit(session)
     if campaign.targeted >= ANALYZE_AFTER and _dialect(session) == "postgresql":
         # Fresh planner statistics before the senders start claiming the new rows.
         session.execute(sa.text("ANALYZE delivery"))
-        session.commit()
+        commit(session)
     return _result(campaign, started=started)
 
 
@@ -146,7 +146,7 @@ def complete_campaigns(session: Session, *, now: datetime) -> int:
             .values(status=status, completed_at=now)
         )
         changed += result.rowcount or 0  # type: ignore[attr-defined]
-    session.commit()
+    commit(session)
     return changed
 
 
@@ -163,7 +163,7 @@ def _write_rows(
     if bounds[0] is None:
         return
     spec = Segment.model_validate(campaign.audience)
-    insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(_T)
+    insert = upsert_insert(session, _T)
     for low in range(int(bounds[0]), int(bounds[1]) + 1, batch_members):
         select_rows = _rows_select(
             session, campaign, spec, now=now, channels=channels,
@@ -174,7 +174,7 @@ def _write_rows(
                 index_elements=["dedupe_key"]
             )
         )
-        session.commit()
+        commit(session)
 
 
 _COLUMNS = (

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
+from core.members import latest_identity
 from core.models import ChannelIdentity, Member, MemberTag
-from core.outbox import latest_identity
 from core.programme import Stage
 
 Risk = Literal["active", "at_risk", "lapsed"]

@@ -8,7 +8,6 @@ from core.coupons.expiry import expire_coupons
 from core.coupons.offers import AvailableCoupon, MemberCoupon, available_coupons, member_coupons
 from core.coupons.redemption import RedeemResult, redeem_coupon
 from core.coupons.rules import (
-    MAX_INT,
     MAX_VALID_DAYS,
     define_coupon,
     find_definition,
@@ -21,7 +20,6 @@ __all__ = [
     "CODE_ALPHABET",
     "ClaimResult",
     "CouponValue",
-    "MAX_INT",
     "MAX_VALID_DAYS",
     "MemberCoupon",
     "RedeemResult",

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 from core.campaigns import attribute
 from core.coupons.codes import CouponValue, describe_value, new_code
 from core.coupons.rules import (
-    MAX_INT,
     claims_by_member,
     find_definition,
     grant_expiry,
@@ -23,6 +22,7 @@ from core.coupons.rules import (
 )
 from core.funnel import advance_stage, log_event
 from core.kernel import (
+    MAX_INT,
     MAX_KEY_LENGTH,
     Clock,
     CouponLimitReached,

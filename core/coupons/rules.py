@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from core.coupons.codes import stored_text
 from core.kernel import (
+    MAX_INT,
     Clock,
     ConsentRequired,
     CouponNotEligible,
@@ -26,10 +27,7 @@ from core.models import CouponDefinition, CouponGrant, Member
 from core.programme import CouponRule, Eligibility, Programme
 
 SOURCES = ("config", "api", "demo")
-# Counts are 32-bit integer columns on PostgreSQL: refuse bigger values as typos here rather
-# than fail in the driver (or pass on SQLite). Validity beyond a century is a typo too.
-MAX_INT = 2**31 - 1
-MAX_VALID_DAYS = 36_500
+MAX_VALID_DAYS = 36_500  # validity beyond a century is a typo, as a count beyond MAX_INT
 
 
 class SyncResult(BaseModel):

@@ -134,7 +134,3 @@ def advance_stage(
 def stage_entries(session: Session, member_id: int) -> dict[str, datetime]:
     rows = session.exec(select(StageEntry).where(StageEntry.member_id == member_id)).all()
     return {row.stage: row.entered_at for row in rows}
-
-
-def stage_at_least(member: Member, stage: str) -> bool:
-    return STAGE_RANK[member.stage] >= STAGE_RANK[stage]

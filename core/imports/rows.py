@@ -11,18 +11,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from core.kernel import DomainError, InvalidInput, as_utc
+from core.kernel import CLOCK_SKEW, DomainError, InvalidInput, as_utc
 from core.members import EXTERNAL_REF_MAX
 from core.purchases import ORDER_ID_MAX, parse_amount
 
 HEADER = ("member", "order_id", "amount", "time")
 OPTIONAL = ("category",)
 CATEGORY_MAX = 64
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class BadHeader(DomainError):

@@ -1,9 +1,10 @@
-"""The kernel every context stands on: the clock, the database, the unit of work,
+"""The kernel every context stands on: the clock, the database (and the one place that
+picks a dialect's INSERT for upserts), the unit of work (the one way core commits),
 idempotency keys, the domain's errors and local-time helpers. It imports no context.
 """
 
-from core.kernel.clock import Clock, SystemClock, as_utc
-from core.kernel.db import Database
+from core.kernel.clock import CLOCK_SKEW, Clock, SystemClock, as_utc
+from core.kernel.db import MAX_INT, Database
 from core.kernel.errors import (
     AlreadyCheckedIn,
     AlreadySignedUp,
@@ -41,12 +42,14 @@ from core.kernel.errors import (
 from core.kernel.idempotency import MAX_KEY_LENGTH, run_once
 from core.kernel.timeutil import add_months, local_day, start_of_local_day, zone
 from core.kernel.uow import DEFER_COMMIT, commit, increment
+from core.kernel.upsert import upsert_insert
 
 __all__ = [
     "AlreadyCheckedIn",
     "AlreadySignedUp",
     "AnswerOutOfOrder",
     "AnswerRequired",
+    "CLOCK_SKEW",
     "CampaignClosed",
     "CampaignNotFound",
     "Clock",
@@ -68,6 +71,7 @@ __all__ = [
     "InsufficientPoints",
     "InvalidAnswer",
     "InvalidInput",
+    "MAX_INT",
     "MAX_KEY_LENGTH",
     "MemberErased",
     "MemberExists",
@@ -87,5 +91,6 @@ __all__ = [
     "local_day",
     "run_once",
     "start_of_local_day",
+    "upsert_insert",
     "zone",
 ]

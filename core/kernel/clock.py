@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+# How far ahead of our clock a time another system reports may be (the brand's POS, CRM
+# or an import file) before it counts as "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

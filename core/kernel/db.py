@@ -11,6 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from core.kernel.uow import commit
+
+# Ids and counts are 32-bit integer columns on PostgreSQL: a bigger value is a typo, to be
+# refused as such rather than fail in the driver (or pass on SQLite).
+MAX_INT = 2**31 - 1
+
 
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` URLs and use psycopg 3 for them."""
@@ -91,11 +97,12 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error."""
+        """A session that commits when the block ends (through the unit of work, so
+        counters bumped in the block are kept) and rolls back on error."""
         with self.session() as session:
             try:
                 yield session
-                session.commit()
+                commit(session)
             except BaseException:
                 session.rollback()
                 raise

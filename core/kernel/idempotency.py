@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.kernel.errors import IdempotencyConflict, InvalidInput
 from core.kernel.uow import commit, discard_increments
+from core.kernel.upsert import upsert_insert
 from core.models import IdempotencyRecord
 
 R = TypeVar("R", bound=BaseModel)
@@ -83,8 +83,7 @@ def _claim(session: Session, key: str, operation: str, print_: str, now: datetim
     """Insert the key's record (empty result) unless it exists: one statement, True when
     ours. On PostgreSQL a concurrent claim of the same key waits for the other transaction,
     then finds its row (committed) or takes the key (rolled back)."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE)
+    insert = upsert_insert(session, _TABLE)
     statement = (
         insert.values(key=key, operation=operation, fingerprint=print_, result={}, created_at=now)
         .on_conflict_do_nothing(index_elements=["key"])

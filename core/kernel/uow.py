@@ -6,8 +6,9 @@ from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
+
+from core.kernel.upsert import upsert_insert
 
 _PENDING = "pending_increments"
 DEFER_COMMIT = "defer_commit"
@@ -48,7 +49,6 @@ def apply_increments(session: Session) -> None:
     for (table_name, key_items, column), by in pending.items():
         if by != 0:
             rows[(table_name, key_items)][column] = by
-    dialect = session.get_bind().dialect.name
     runs: list[tuple[str, tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]] = []
     for (table_name, key_items), columns in sorted(rows.items(), key=_order):
         keys, names = tuple(name for name, _ in key_items), tuple(sorted(columns))
@@ -58,7 +58,7 @@ def apply_increments(session: Session) -> None:
             runs.append((table_name, keys, names, [dict(key_items) | columns]))
     for table_name, keys, names, values in runs:
         table: sa.Table = models[table_name].__table__  # type: ignore[attr-defined]
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        insert = upsert_insert(session, table)
         statement = insert.values(values).on_conflict_do_update(
             index_elements=list(keys),
             set_={column: table.c[column] + insert.excluded[column] for column in names},

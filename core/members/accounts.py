@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from core.funnel import advance_stage, log_event
 from core.kernel import (
+    MAX_INT,
     AlreadySignedUp,
     Clock,
     ConsentRequired,
@@ -18,7 +19,7 @@ from core.kernel import (
     run_once,
 )
 from core.models import ChannelIdentity, Member, TierChange
-from core.points import MAX_INT, lock_member
+from core.points import lock_member
 from core.programme import Programme
 from core.stats import note_signup
 
@@ -26,6 +27,7 @@ CHANNELS = ("telegram", "line", "console", "api", "import")
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand on LINE
 MEMBER_NUMBER = re.compile(r"^M(\d{1,12})$", re.IGNORECASE)
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{6,18}[0-9]$")
+NAME_MAX = 200
 
 
 class ContactResult(BaseModel):
@@ -85,7 +87,7 @@ def register_contact(
         if identity is not None:
             identity.last_seen_at = now
             if display_name:
-                identity.display_name = display_name[:200]
+                identity.display_name = display_name[:NAME_MAX]
             member = session.get(Member, identity.member_id)
             assert member is not None
             return ContactResult(
@@ -95,7 +97,7 @@ def register_contact(
                 signed_up=member.signed_up,
             )
         member = Member(
-            display_name=(display_name or "")[:200] or None,
+            display_name=(display_name or "")[:NAME_MAX] or None,
             locale=member_locale(language, programme),
             timezone=programme.timezone,
             source_channel=channel,
@@ -170,7 +172,7 @@ def sign_up(
         if member.consent_at is not None:
             raise AlreadySignedUp("already a member", number=member.number)
         if phone and phone != member.phone:
-            _check_phone_free(session, phone)
+            check_phone_free(session, phone)
         member.consent_version = consent_version
         member.consent_at = now
         note_signup(session, consent_at=now, programme=programme)
@@ -227,7 +229,7 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
-def _check_phone_free(session: Session, phone: str) -> None:
+def check_phone_free(session: Session, phone: str) -> None:
     """A phone number identifies one member (staff look members up by it)."""
     if session.exec(select(Member.id).where(Member.phone == phone)).first() is not None:
         raise InvalidInput("that phone number belongs to another member", phone=phone)
@@ -260,10 +262,3 @@ def member_by_identity(session: Session, *, channel: str, platform_user_id: str)
         )
     ).one_or_none()
     return session.get(Member, identity.member_id) if identity else None
-
-
-def require_member(session: Session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
-    if member is None or member.erased_at is not None:
-        raise MemberNotFound("no such member", member_id=member_id)
-    return member

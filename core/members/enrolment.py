@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from core.funnel import advance_stage, log_event
-from core.kernel import Clock, ConsentRequired, InvalidInput, MemberExists, as_utc, run_once
-from core.members.accounts import CHANNELS, member_locale, new_invite_code, normalise_phone
+from core.kernel import (
+    CLOCK_SKEW,
+    Clock,
+    ConsentRequired,
+    InvalidInput,
+    MemberExists,
+    as_utc,
+    run_once,
+)
+from core.members.accounts import (
+    CHANNELS,
+    NAME_MAX,
+    check_phone_free,
+    member_locale,
+    new_invite_code,
+    normalise_phone,
+)
 from core.models import Member, TierChange
 from core.programme import Programme
 from core.stats import note_signup
 
 EXTERNAL_REF_MAX = 100
-NAME_MAX = 200
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class EnrolResult(BaseModel):
@@ -74,8 +87,8 @@ def enrol_member(
         taken = session.exec(select(Member).where(Member.external_ref == ref)).first()
         if taken is not None:
             raise MemberExists("a member already has that reference", number=taken.number)
-        if phone and session.exec(select(Member.id).where(Member.phone == phone)).first():
-            raise InvalidInput("that phone number belongs to another member", phone=phone)
+        if phone:
+            check_phone_free(session, phone)
         member = _new_member(ref, name, phone, locale, channel, programme=programme, now=now)
         session.add(member)
         session.flush()

@@ -11,14 +11,13 @@ from sqlmodel import Session, select
 
 from core.funnel import log_event
 from core.kernel import Clock, InvalidInput, MemberNotFound, local_day, run_once, zone
-from core.members.accounts import normalise_phone
+from core.members.accounts import NAME_MAX, check_phone_free, normalise_phone
 from core.models import ChannelIdentity, Member
 from core.points import lock_member
 
 LOCALES = {"zh-tw": "zh-TW", "en": "en"}
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 EARLIEST_BIRTHDAY = date(1900, 1, 1)
-NAME_MAX = 200
 
 
 class PreferenceResult(BaseModel):
@@ -153,7 +152,7 @@ def update_profile(
         if isinstance(born, date) and born > local_day(now, zone(member.timezone)):
             raise InvalidInput("the birthday is in the future", birthday=born.isoformat())
         if wanted.get("phone") and wanted["phone"] != member.phone:
-            _check_phone_free(session, wanted["phone"])
+            check_phone_free(session, str(wanted["phone"]))
         changed = sorted(name for name, value in wanted.items() if getattr(member, name) != value)
         for name in changed:
             setattr(member, name, wanted[name])
@@ -215,12 +214,6 @@ def _parse_birthday(value: date | str | None) -> date | str | None:
     if not isinstance(value, date) or value < EARLIEST_BIRTHDAY:
         raise InvalidInput("that birthday is not possible", birthday=str(value))
     return value
-
-
-def _check_phone_free(session: Session, phone: object) -> None:
-    """A phone number identifies one member (staff look members up by it)."""
-    if session.exec(select(Member.id).where(Member.phone == phone)).first() is not None:
-        raise InvalidInput("that phone number belongs to another member")
 
 
 def mark_unreachable(

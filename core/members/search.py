@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from core.kernel import MAX_INT
 from core.members.accounts import MEMBER_NUMBER, PHONE, normalise_phone
 from core.models import Member
-from core.points import MAX_INT
 
 MAX_PAGE = 100
 

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from core.kernel import commit
 from core.models import ChannelIdentity, Delivery, Member
 from core.outbox.rules import Recipient, capped, quiet_until, recent_promotions, skip_reason
 from core.programme import Programme
@@ -146,7 +147,7 @@ def claim_due(
             session, claim, channel=channel, now=now, limit=room, worker=worker,
             programme=programme, group_size=group_size,
         )  # fmt: skip
-    session.commit()
+    commit(session)
     return claim
 
 

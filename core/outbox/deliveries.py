@@ -20,12 +20,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.funnel import log_event
-from core.kernel import Clock, InvalidInput, MemberNotFound
-from core.members import mark_unreachable
+from core.kernel import Clock, InvalidInput, MemberNotFound, commit, upsert_insert
+from core.members import latest_identity, mark_unreachable
 from core.models import Campaign, ChannelIdentity, Delivery, Member
 from core.outbox.claims import IN_DOUBT, OutboxRow
 from core.outbox.content import DeliveryContent, parse_content, parse_ref
@@ -59,24 +58,6 @@ class Click:
 
 def campaign_dedupe_key(campaign_id: int, run: int, member_id: int) -> str:
     return f"c:{campaign_id}:{run}:{member_id}"
-
-
-def latest_identity(member_id: Any, channels: Collection[str]) -> Any:
-    """A scalar subquery: the id of the member's most recently seen reachable chat account
-    on one of `channels` (where a message to them goes)."""
-    identity = ChannelIdentity.__table__.alias("latest_identity")  # type: ignore[attr-defined]
-    return (
-        sa.select(identity.c.id)
-        .where(
-            identity.c.member_id == member_id,
-            identity.c.unreachable.is_(False),
-            identity.c.channel.in_(sorted(channels)),
-        )
-        .order_by(identity.c.last_seen_at.desc(), identity.c.id.desc())
-        .limit(1)
-        .correlate_except(identity)
-        .scalar_subquery()
-    )
 
 
 def enqueue(
@@ -131,8 +112,7 @@ def enqueue(
         "attempts": 0,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_T)
+    insert = upsert_insert(session, _T)
     inserted = session.execute(
         insert.values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -161,7 +141,7 @@ def mark_attempted(session: Session, *, delivery_id: int, now: datetime) -> None
         sa.update(_T).where(_T.c.id == delivery_id, _T.c.status == "sending")
         .values(attempted_at=now)
     )  # fmt: skip
-    session.commit()
+    commit(session)
 
 
 def mark_failed(
@@ -213,7 +193,7 @@ def _finish(session: Session, delivery_ids: Iterable[int], **values: Any) -> int
             .values(**values)
         )
         changed += result.rowcount or 0  # type: ignore[attr-defined]
-    session.commit()
+    commit(session)
     return changed
 
 
@@ -274,7 +254,7 @@ def record_click(
                 "automation": delivery.automation,
             },
         )
-    session.commit()
+    commit(session)
     return Click(
         delivery_id=delivery.id or 0,
         first=first,

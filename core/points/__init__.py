@@ -11,7 +11,6 @@ from core.points.actions import (
 )
 from core.points.ledger import (
     ACTIVITY_SOURCES,
-    MAX_INT,
     capped_activity_points,
     credit,
     debit,
@@ -24,7 +23,6 @@ from core.points.ledger import (
 
 __all__ = [
     "ACTIVITY_SOURCES",
-    "MAX_INT",
     "PointsResult",
     "adjust_points",
     "capped_activity_points",

@@ -26,12 +26,10 @@ class PointsResult(BaseModel):
     spendable: int
 
 
-class ExpiryResult(BaseModel):
-    members: int
-    points: int
+class PointsRunResult(BaseModel):
+    """One run of a points job: the members it went through and the points it expired
+    (`expire_points`) or made spendable (`release_pending_points`)."""
 
-
-class ReleaseResult(BaseModel):
     members: int
     points: int
 
@@ -184,12 +182,12 @@ def adjust_points(
     )
 
 
-def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> ExpiryResult:
+def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> PointsRunResult:
     """Write expiry entries for lots past their date, oldest first, for up to `limit` members.
     Each lot expires once (its key is the lot's id); run again until it returns 0 members."""
     now = clock.now()
 
-    def work() -> ExpiryResult:
+    def work() -> PointsRunResult:
         member_ids = session.exec(
             select(LedgerEntry.member_id)
             .where(LedgerEntry.remaining > 0, col(LedgerEntry.expires_at) <= now)
@@ -203,24 +201,24 @@ def expire_points(session: Session, *, clock: Clock, limit: int = 500) -> Expiry
             release_due(session, member=member, now=now)
             total += expire_due(session, member=member, now=now)
             log_event(session, member=member, channel="system", type="points_expired", now=now)
-        return ExpiryResult(members=len(member_ids), points=total)
+        return PointsRunResult(members=len(member_ids), points=total)
 
     return run_once(
         session,
         key=None,
         operation="expire_points",
         request={},
-        result_type=ExpiryResult,
+        result_type=PointsRunResult,
         now=now,
         work=work,
     )
 
 
-def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) -> ReleaseResult:
+def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) -> PointsRunResult:
     """Make purchase points spendable once their return window has passed."""
     now = clock.now()
 
-    def work() -> ReleaseResult:
+    def work() -> PointsRunResult:
         member_ids = session.exec(
             select(LedgerEntry.member_id)
             .where(col(LedgerEntry.pending).is_(True), col(LedgerEntry.available_at) <= now)
@@ -242,14 +240,14 @@ def release_pending_points(session: Session, *, clock: Clock, limit: int = 500) 
                     now=now,
                     payload={"points": released},
                 )
-        return ReleaseResult(members=len(member_ids), points=total)
+        return PointsRunResult(members=len(member_ids), points=total)
 
     return run_once(
         session,
         key=None,
         operation="release_pending_points",
         request={},
-        result_type=ReleaseResult,
+        result_type=PointsRunResult,
         now=now,
         work=work,
     )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.kernel import (
+    MAX_INT,
     InsufficientPoints,
     InvalidInput,
     MemberErased,
@@ -24,9 +25,6 @@ from core.models import LedgerEntry, Member
 from core.programme import Programme
 
 ACTIVITY_SOURCES = ("checkin", "referral", "survey")
-# Ids and point counts are 32-bit integer columns on PostgreSQL: beyond this a value is a
-# typo, and must be refused as such rather than fail in the driver (or pass on SQLite).
-MAX_INT = 2**31 - 1
 
 
 def lock_member(session: Session, member_id: int, *, allow_erased: bool = False) -> Member:

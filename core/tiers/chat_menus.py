@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core.kernel import commit
 from core.models import ChannelIdentity, ChatMenu, ChatMenuSync, Member, TierChange
 
 DEFAULT_MENU = "default"
@@ -38,7 +39,7 @@ def replace_menus(
     for key, menu_id in menus.items():
         session.add(ChatMenu(channel=channel, key=key, menu_id=menu_id, created_at=now))
     _set_cursor(session, channel=channel, last_id=0, now=now)
-    session.commit()
+    commit(session)
     return sorted(set(old.values()) - set(menus.values()))
 
 
@@ -99,7 +100,7 @@ def advance_menu_cursor(session: Session, *, channel: str, last_id: int, now: da
     if row is None or row.last_tier_change_id < last_id:
         _set_cursor(session, channel=channel, last_id=last_id, now=now)
         try:
-            session.commit()
+            commit(session)
         except IntegrityError:  # another process wrote the first cursor row just now
             session.rollback()
 

@@ -23,10 +23,11 @@ from core.campaigns import (
 from core.campaigns.launch import variant_bucket, variant_for
 from core.kernel import CampaignClosed, CouponNotFound, InvalidInput
 from core.kernel.clock import FixedClock
-from core.models import Campaign, ChannelIdentity, Delivery
+from core.models import Campaign, Delivery
 from core.outbox.deliveries import campaign_dedupe_key
 from tests.campaigns.harness import launch, new_campaign
 from tests.campaigns.population import add_people, people
+from tests.support.members import add_chat_account
 
 AB = [
     {"name": "A", "weight": 30, "text": "Plain offer"},
@@ -224,17 +225,7 @@ def test_a_member_is_reached_on_the_chat_account_seen_last(
     services: Services, clock: FixedClock
 ) -> None:
     ids = add_people(services.database, people(2, channel=lambda n: "telegram"), now=clock.now())
-    with services.database.session() as session:
-        session.add(
-            ChannelIdentity(
-                member_id=ids[1],
-                channel="line",
-                platform_user_id="U" + "f" * 32,
-                created_at=clock.now(),
-                last_seen_at=clock.now(),
-            )  # fmt: skip
-        )
-        session.commit()
+    add_chat_account(services.database, ids[1], "line", "U" + "f" * 32, seen=clock.now())
     campaign = new_campaign(services)
 
     launch(services, campaign.id)

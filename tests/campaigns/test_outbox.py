@@ -30,6 +30,7 @@ from core.outbox.rules import quiet_until
 from core.privacy import erase_member
 from core.programme import FrequencyCap, Programme, QuietHours
 from tests.campaigns.population import Person, add_people
+from tests.support.members import add_chat_account
 
 TAIPEI_10AM = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 TEXT = {"text": {"zh-TW": "哈囉", "en": "Hello"}}
@@ -97,17 +98,7 @@ def test_enqueue_writes_one_row_per_dedupe_key(services: Services) -> None:
 
 def test_enqueue_goes_to_the_most_recently_seen_reachable_account(services: Services) -> None:
     alice = member(services, 1, channel="telegram")
-    with services.database.session() as session:
-        session.add(
-            ChannelIdentity(
-                member_id=alice,
-                channel="line",
-                platform_user_id="U" + "1" * 32,
-                created_at=TAIPEI_10AM,
-                last_seen_at=TAIPEI_10AM,
-            )  # fmt: skip
-        )
-        session.commit()
+    add_chat_account(services.database, alice, "line", "U" + "1" * 32, seen=TAIPEI_10AM)
 
     assert row(services, put(services, alice, "k1")).channel == "line"
     assert row(services, put(services, alice, "k2", channels=("telegram",))).channel == "telegram"

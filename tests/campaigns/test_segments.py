@@ -15,6 +15,7 @@ from core.campaigns import Segment, audience_by_channel, audience_count
 from core.campaigns.segments import segment_query
 from core.models import ChannelIdentity, MemberTag
 from tests.campaigns.population import Person, add_people
+from tests.support.members import add_chat_account
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 CONFIGURED = ("telegram", "line")
@@ -168,17 +169,8 @@ def test_the_audience_count_is_one_statement(services: Services) -> None:
 
 def test_each_member_counts_once_on_the_channel_seen_last(services: Services) -> None:
     ids = population(services, {"both": {"channel": "telegram"}, "line": {"channel": "line"}})
-    with services.database.session() as session:
-        session.add(
-            ChannelIdentity(
-                member_id=ids["both"],
-                channel="line",
-                platform_user_id="U" + "e" * 32,
-                created_at=NOW,
-                last_seen_at=NOW,  # seen after their Telegram account
-            )  # fmt: skip
-        )
-        session.commit()
+    # Seen after their Telegram account.
+    add_chat_account(services.database, ids["both"], "line", "U" + "e" * 32, seen=NOW)
 
     with services.database.reader() as session:
         assert audience_by_channel(session, Segment(), NOW, CONFIGURED) == {"line": 2}

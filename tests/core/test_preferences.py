@@ -12,8 +12,8 @@ from core.members import (
     set_locale,
     update_profile,
 )
-from core.models import ChannelIdentity, Event, Member
-from tests.support.members import new_member
+from core.models import Event, Member
+from tests.support.members import add_chat_account, new_member
 
 
 def _events(db, *types: str) -> list[tuple[str, str, dict]]:
@@ -160,17 +160,7 @@ def test_a_phone_number_of_another_member_is_refused(db, clock, programme):
 
 def test_a_member_is_unreachable_only_when_every_channel_is(db, clock, programme):
     member_id = new_member(db, clock, programme, "tg-1", channel="telegram")
-    with db.session() as session:
-        session.add(
-            ChannelIdentity(
-                member_id=member_id,
-                channel="line",
-                platform_user_id="U1",
-                created_at=clock.now(),
-                last_seen_at=clock.now(),
-            )
-        )
-        session.commit()
+    add_chat_account(db, member_id, "line", "U1", seen=clock.now())
 
     def mark(action, channel, user_id):
         with db.session() as session:

@@ -1,9 +1,13 @@
-"""Building members for tests through the real use cases."""
+"""Building members for tests through the real use cases (and a second chat account,
+which no use case adds yet)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core.kernel import Clock, Database
 from core.members import register_contact, sign_up
+from core.models import ChannelIdentity
 from core.programme import Programme
 
 
@@ -39,3 +43,17 @@ def new_member(
                 invite_code=invite_code,
             )
     return contact.member_id
+
+
+def add_chat_account(
+    db: Database, member_id: int, channel: str, platform_user_id: str, *, seen: datetime
+) -> None:
+    """Give the member one more chat account, created and last seen at `seen`."""
+    times = {"created_at": seen, "last_seen_at": seen}
+    with db.session() as session:
+        session.add(
+            ChannelIdentity(
+                member_id=member_id, channel=channel, platform_user_id=platform_user_id, **times
+            )
+        )
+        session.commit()
