@@ -144,7 +144,6 @@ def purchase_row(
         "points_reversed": 0,
         "source": "demo",
         "actor": STAFF,
-        "fingerprint": "",
         "campaign_id": None,
         "variant": None,
     }

@@ -51,7 +51,6 @@ class Purchase(SQLModel, table=True):
     points_reversed: int = Field(default=0)
     source: str = Field(max_length=16)  # chat, api, import
     actor: str = Field(max_length=100)
-    fingerprint: str = Field(max_length=64)
     campaign_id: int | None = Field(default=None, index=True)
     variant: str | None = Field(default=None, max_length=16)
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from core.campaigns import attribute
 from core.funnel import advance_stage, log_event
 from core.kernel import (
+    CLOCK_SKEW,
     Clock,
     InvalidInput,
     PurchaseNotFound,
@@ -117,7 +118,7 @@ def record_purchase(
         raise InvalidInput(f"order id must be 1–{ORDER_ID_MAX} characters")
     now = clock.now()
     when = as_utc(occurred_at) if occurred_at else now
-    if when > now + timedelta(minutes=5):
+    if when > now + CLOCK_SKEW:
         raise InvalidInput("the purchase time is in the future", occurred_at=when.isoformat())
     request = {
         "member_id": member_id,
@@ -150,7 +151,6 @@ def record_purchase(
             points_earned=points,
             source=source,
             actor=actor,
-            fingerprint="",
             campaign_id=touch_campaign,
             variant=touch_variant,
         )

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,7 @@ from core.programme import Programme, load_programme
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
 from tests.fakes.telegram import FakeTelegramBotAPI
 from tests.support.coupons import claim
-from tests.support.databases import postgres_url, reset_postgres_schema
+from tests.support.databases import own_postgres_schema
 from tests.support.members import new_member
 from tests.support.points import buy
 from tests.support.processes import LOYALTY, clean_env, free_port, wait_until_healthy
@@ -58,12 +57,8 @@ def schema_url(request: pytest.FixtureRequest) -> Iterator[str]:
     problem = request.config._loyalty_pg_problem  # type: ignore[attr-defined]
     if problem:
         pytest.skip(f"PostgreSQL not reachable: {problem}")
-    schema = f"loyalty_two_servers_{uuid.uuid4().hex[:8]}"
-    yield reset_postgres_schema(schema)
-    engine = sa.create_engine(postgres_url())
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    engine.dispose()
+    with own_postgres_schema("loyalty_two_servers") as url:
+        yield url
 
 
 def noon_zone(now: datetime) -> str:

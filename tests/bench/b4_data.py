@@ -124,18 +124,18 @@ def _stage_entries(run: Any, sql: Sql) -> None:
 def _purchases(run: Any, sql: Sql) -> None:
     columns = (
         "INSERT INTO purchase (order_id, member_id, amount_cents, refunded_cents, occurred_at,"
-        " recorded_at, points_earned, points_reversed, source, actor, fingerprint) "
+        " recorded_at, points_earned, points_reversed, source, actor) "
     )
     amount = "10000 + member_id * 37 % 90000"
     run(
         f"{columns}SELECT 'b4-' || stage || '-' || member_id, member_id, {amount}, 0,"
-        " entered_at, entered_at, 0, 0, 'import', 'bench', '' FROM stage_entry"
+        " entered_at, entered_at, 0, 0, 'import', 'bench' FROM stage_entry"
         " WHERE stage IN ('action', 'loyalty')"
     )
     again = sql.later("entered_at", 5)
     run(
         f"{columns}SELECT 'b4-again-' || member_id, member_id, {amount}, 0, {again}, {again},"
-        " 0, 0, 'import', 'bench', '' FROM stage_entry"
+        " 0, 0, 'import', 'bench' FROM stage_entry"
         " WHERE stage = 'loyalty' AND member_id % 3 = 0"
     )
     run(

@@ -167,7 +167,6 @@ def seed_members(url: str) -> None:
             "recorded_at": at,
             "source": "api",
             "actor": "bench",
-            "fingerprint": "",
         }
         for i in range(1, MEMBERS + 1)
         for k, at in enumerate(earlier)

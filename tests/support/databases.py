@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -51,6 +54,20 @@ def reset_postgres_schema(schema: str) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+@contextmanager
+def own_postgres_schema(prefix: str) -> Iterator[str]:
+    """A migrated schema for one test alone (one that starts servers on it, or moves it
+    between revisions), dropped afterwards; yields its URL."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        yield reset_postgres_schema(schema)
+    finally:
+        engine = sa.create_engine(postgres_url())
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        engine.dispose()
 
 
 _TABLES: dict[str, list[str]] = {}

@@ -89,5 +89,4 @@ def _purchase_row(i: object, k: int, when: datetime, amount: float) -> dict[str,
         "points_reversed": 0,
         "source": "import",
         "actor": "test",
-        "fingerprint": "",
     }
