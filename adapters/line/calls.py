@@ -3,7 +3,8 @@
 429 → wait (Retry-After when LINE sends it, else exponential backoff) and try again, unless
 the monthly message limit is used up; 5xx and timeouts → try again with the same
 X-Line-Retry-Key, where the call takes one (409 on a repeat means LINE already accepted
-it); anything else is a `Failure` for the caller to sort out (a blocked user, a bad token).
+it); anything else is an `Answer` LINE did not accept, for the caller to sort out (a
+blocked user, a bad token).
 """
 
 from __future__ import annotations
@@ -34,14 +35,19 @@ T = TypeVar("T")
 
 REQUESTS_PER_SECOND = 1000  # below LINE's 2,000/s for push and reply
 BLOCKED_MESSAGE = "failed to send messages"  # LINE's 400/403 body for an unreachable user
+MONTHLY_LIMIT_MESSAGE = "monthly limit"  # in LINE's 429 body when the month's quota is used up
 
 
 @dataclass(frozen=True)
-class Failure:
-    """A call LINE did not accept: its HTTP status (0 when there was no answer at all)."""
+class Answer:
+    """LINE's answer to a call: its HTTP status (0 when none came) and message; `accepted`
+    when LINE took the call (a 2xx, or a 409 to a retry key it had accepted before), and
+    `keyed` when the call carried an X-Line-Retry-Key."""
 
     status: int
-    message: str
+    message: str = ""
+    accepted: bool = False
+    keyed: bool = False
 
     @property
     def reply_token_unusable(self) -> bool:
@@ -55,10 +61,38 @@ class Failure:
     def blocked(self) -> bool:
         return self.status in (400, 403) and BLOCKED_MESSAGE in self.message.lower()
 
-    def result(self, *, single_recipient: bool = True) -> SendResult:
-        if single_recipient and self.blocked:
-            return SendResult("blocked", f"LINE {self.status}: {self.message}")
-        return SendResult("failed", f"LINE {self.status}: {self.message}")
+    @property
+    def quota_exhausted(self) -> bool:
+        return self.status == 429 and MONTHLY_LIMIT_MESSAGE in self.message.lower()
+
+    @property
+    def rate_limited(self) -> bool:
+        """Too many requests for now: LINE did not process it (not the month's quota)."""
+        return self.status == 429 and not self.quota_exhausted
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the same call may be made again later, and go through without arriving
+        twice: refused for now (a rate limit), or of unknown fate (no answer, a 5xx) under a
+        retry key."""
+        unknown_fate = self.status == 0 or self.status >= 500
+        return self.rate_limited or (unknown_fate and self.keyed)
+
+    def result(self, *, single_recipient: bool = True, detail: str = "") -> SendResult:
+        """The send's result with this answer's facts; `detail` of a send that went out."""
+        if self.accepted:
+            return SendResult("sent", detail, status_code=self.status)
+        blocked = single_recipient and self.blocked
+        return SendResult(
+            "blocked" if blocked else "failed",
+            f"LINE {self.status}: {self.message}",
+            status_code=self.status or None,
+            retryable=self.retryable,
+            quota_exhausted=self.quota_exhausted,
+        )
+
+
+OK = Answer(200, accepted=True)
 
 
 @dataclass(frozen=True)
@@ -75,10 +109,10 @@ class RetryPolicy:
 class LineApiError(Exception):
     """A LINE call that failed for good (rich menus, quota)."""
 
-    def __init__(self, what: str, failure: Failure) -> None:
-        super().__init__(f"{what}: LINE answered {failure.status}: {failure.message}")
-        self.status = failure.status
-        self.message = failure.message
+    def __init__(self, what: str, answer: Answer) -> None:
+        super().__init__(f"{what}: LINE answered {answer.status}: {answer.message}")
+        self.status = answer.status
+        self.message = answer.message
 
 
 class LineCalls:
@@ -94,11 +128,11 @@ class LineCalls:
         self.max_wait = policy.max_wait
         self.bucket = TokenBucket(REQUESTS_PER_SECOND)
 
-    async def reply(self, request: ReplyMessageRequest) -> Failure | None:
+    async def reply(self, request: ReplyMessageRequest) -> Answer:
         # A reply takes no retry key, so only a 429 (not processed) is tried again.
         return await self._call("reply", lambda: self.api.reply_message(request), retry=False)
 
-    async def push(self, request: PushMessageRequest, retry_key: str) -> Failure | None:
+    async def push(self, request: PushMessageRequest, retry_key: str) -> Answer:
         return await self._call(
             "push",
             lambda: self.api.push_message(request, x_line_retry_key=retry_key),
@@ -106,7 +140,7 @@ class LineCalls:
             retry_key=retry_key,
         )
 
-    async def multicast(self, request: MulticastRequest, retry_key: str) -> Failure | None:
+    async def multicast(self, request: MulticastRequest, retry_key: str) -> Answer:
         return await self._call(
             "multicast",
             lambda: self.api.multicast(request, x_line_retry_key=retry_key),
@@ -127,18 +161,18 @@ class LineCalls:
     ) -> str:
         created = await self.checked("create rich menu", lambda api: api.create_rich_menu(request))
         menu_id = str(created.rich_menu_id)
-        failure = await self._call(
+        answer = await self._call(
             "upload rich menu image",
             lambda: self.blob.set_rich_menu_image(
                 menu_id, body=image, _headers={"Content-Type": content_type}
             ),
             retry=True,
         )
-        if failure is not None:
+        if not answer.accepted:
             await self._call(
                 "delete rich menu", lambda: self.api.delete_rich_menu(menu_id), retry=True
             )
-            raise LineApiError("upload rich menu image", failure)
+            raise LineApiError("upload rich menu image", answer)
         return menu_id
 
     async def checked(self, what: str, call: Callable[[AsyncMessagingApi], Awaitable[T]]) -> T:
@@ -148,9 +182,9 @@ class LineCalls:
         async def run() -> None:
             answer.append(await call(self.api))
 
-        failure = await self._call(what, run, retry=True)
-        if failure is not None:
-            raise LineApiError(what, failure)
+        outcome = await self._call(what, run, retry=True)
+        if not outcome.accepted:
+            raise LineApiError(what, outcome)
         return answer[-1]
 
     async def _call(
@@ -160,41 +194,42 @@ class LineCalls:
         *,
         retry: bool,
         retry_key: str | None = None,
-    ) -> Failure | None:
-        """None when LINE accepted the call; `retry` when repeating it is safe."""
+    ) -> Answer:
+        """LINE's last answer; `retry` when repeating the call is safe."""
         delay = self.backoff
-        failure = Failure(0, "not tried")
+        keyed = retry_key is not None
+        answer = Answer(0, "not tried", keyed=keyed)
         for attempt in range(1, self.attempts + 1):
             await self.bucket.acquire()
             wait = delay
             try:
                 async with asyncio.timeout(self.request_timeout):
                     await call()
-                return None
+                return OK
             except ApiException as error:
-                failure = Failure(int(error.status or 0), _message(error))
-                if failure.status == 409 and retry_key is not None:
+                answer = Answer(int(error.status or 0), _message(error), keyed=keyed)
+                if answer.status == 409 and keyed:
                     log.info("LINE %s: retry key already accepted, not sent again", what)
-                    return None
-                if failure.status == 429 and "monthly limit" not in failure.message.lower():
+                    return Answer(409, answer.message, accepted=True, keyed=True)
+                if answer.rate_limited:
                     wait = _retry_after(error) or delay
                     self.bucket.pause(min(wait, self.max_wait))
-                elif not (retry and failure.status >= 500):
-                    _log_failure(what, failure)
-                    return failure
+                elif not (retry and answer.status >= 500):
+                    _log_failure(what, answer)
+                    return answer
             except (TimeoutError, aiohttp.ClientError, OSError) as error:
-                failure = Failure(0, f"no answer ({type(error).__name__})")
+                answer = Answer(0, f"no answer ({type(error).__name__})", keyed=keyed)
                 if not retry:
-                    return failure
+                    return answer
             if attempt < self.attempts:
                 log.warning(
                     "LINE %s: %s %s; attempt %d of %d in %.2fs",
-                    what, failure.status, failure.message, attempt + 1, self.attempts, wait,
+                    what, answer.status, answer.message, attempt + 1, self.attempts, wait,
                 )  # fmt: skip
                 await asyncio.sleep(min(wait, self.max_wait))
                 delay = min(delay * 2, self.max_wait)
-        _log_failure(what, failure)
-        return failure
+        _log_failure(what, answer)
+        return answer
 
 
 def _message(error: ApiException) -> str:
@@ -221,7 +256,7 @@ def _retry_after(error: ApiException) -> float | None:
         return None
 
 
-def _log_failure(what: str, failure: Failure) -> None:
+def _log_failure(what: str, failure: Answer) -> None:
     if failure.status == 401:
         log.error(
             "LINE %s refused: the channel access token is wrong or expired "

@@ -27,7 +27,7 @@ from linebot.v3.messaging import (
     RichMenuRequest,
 )
 
-from adapters.line.calls import LineCalls, RetryPolicy
+from adapters.line.calls import OK, LineCalls, RetryPolicy
 from adapters.line.events import event_to_incoming, split_events, verify_signature
 from adapters.line.render import JSON, batches, postback_action, render_reply
 from adapters.line.rich_menu import menu_layout
@@ -128,28 +128,27 @@ class LineChannel:
             return SendResult("failed", f"could not build LINE messages: {exc}")
         if not groups:
             return SendResult("sent", "nothing to send")
-        first = 0
+        first, answer = 0, OK
         if reply_token:
-            failure = await calls.reply(
+            answer = await calls.reply(
                 ReplyMessageRequest(reply_token=reply_token, messages=groups[0])
             )
-            if failure is None:
+            if answer.accepted:
                 first = 1
-            elif not failure.reply_token_unusable:
-                return failure.result()
+            elif not answer.reply_token_unusable:
+                return answer.result()
             # The token was used up or expired, or the reply failed in a way that leaves
             # its fate unknown (5xx, timeout: reply calls take no retry key). Pushing can
             # then show a message twice, which beats not answering at all.
         for index in range(first, len(groups)):
             key = push_retry_key(retry_key, address, index)
             request = PushMessageRequest(to=address, messages=groups[index])
-            failure = await calls.push(request, key)
-            if failure is not None:
-                return failure.result()
+            answer = await calls.push(request, key)
+            if not answer.accepted:
+                return answer.result()
         pushes = len(groups) - first
-        return SendResult(
-            "sent", " + ".join(["reply"] * first + [f"push × {pushes}"] * bool(pushes))
-        )
+        detail = " + ".join(["reply"] * first + [f"push × {pushes}"] * bool(pushes))
+        return answer.result(detail=detail)
 
     async def multicast(
         self, user_ids: Sequence[str], reply: Reply, *, retry_key: str
@@ -165,16 +164,13 @@ class LineChannel:
         results: dict[str, SendResult] = {}
         for start in range(0, len(recipients), MULTICAST_LIMIT):
             chunk = recipients[start : start + MULTICAST_LIMIT]
-            outcome = SendResult("sent")
+            answer = OK
             for index, group in enumerate(groups):
                 key = multicast_retry_key(retry_key, chunk, index)
-                failure = await self.calls.multicast(
-                    MulticastRequest(to=chunk, messages=group), key
-                )
-                if failure is not None:
-                    outcome = failure.result(single_recipient=False)
+                answer = await self.calls.multicast(MulticastRequest(to=chunk, messages=group), key)
+                if not answer.accepted:
                     break
-            results.update(dict.fromkeys(chunk, outcome))
+            results.update(dict.fromkeys(chunk, answer.result(single_recipient=False)))
         return results
 
     async def message_quota(self) -> tuple[int | None, int]:

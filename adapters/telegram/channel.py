@@ -21,6 +21,8 @@ import telegram
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
+    Conflict,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -167,12 +169,13 @@ class TelegramChannel:
         without our learning its fate (a timeout, a connection lost after sending) is not
         tried again: the result is `in_doubt`. A request that never left is retried."""
         chat_id = _chat_id(address)
+        result = SendResult("sent")
         for message in render(reply):
             result = await self._send_message(chat_id, message, before_request)
             if not result.ok:
                 return result
             before_request = None  # once, before the first message of the reply
-        return SendResult("sent")
+        return result
 
     async def _send_message(
         self, chat_id: int | str, message: TelegramMessage, before_request: BeforeRequest | None
@@ -182,6 +185,7 @@ class TelegramChannel:
         markup = _markup(message.keyboard)
         at_most_once = before_request is not None
         network_failures = 0
+        last_error: TelegramError | None = None
         for _attempt in range(self.max_attempts):
             await limiter.acquire(chat)
             if before_request is not None:
@@ -191,29 +195,32 @@ class TelegramChannel:
                 await bot.send_message(
                     chat_id, message.html, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
-                return SendResult("sent")
+                return SendResult("sent", status_code=200)
             except RetryAfter as exc:
+                last_error = exc
                 wait = retry_after_seconds(exc)
                 limiter.pause(wait)
                 limiter.pause(wait, chat)
                 if wait > self.max_retry_after:
-                    return SendResult("failed", f"rate limited for {wait:g}s")
+                    return _failed(exc, f"rate limited for {wait:g}s")
                 log.info("Telegram asked to wait %gs (chat %s)", wait, chat)
             except Forbidden as exc:
-                return SendResult("blocked", exc.message)
+                return SendResult("blocked", exc.message, status_code=_status_code(exc))
             except BadRequest as exc:  # a NetworkError subclass: caught before it
-                return SendResult("failed", exc.message)
+                return _failed(exc, exc.message)
             except (TimedOut, NetworkError) as exc:
                 detail = f"{type(exc).__name__}: {exc.message}"
                 if at_most_once and _fate_unknown(exc):
                     return SendResult("in_doubt", detail)
+                last_error = exc
                 network_failures += 1
                 if network_failures > self.network_retries:
-                    return SendResult("failed", detail)
+                    return _failed(exc, detail)
                 await asyncio.sleep(self.network_backoff * 2 ** (network_failures - 1))
             except TelegramError as exc:  # ChatMigrated, InvalidToken, Conflict, …
-                return SendResult("failed", f"{type(exc).__name__}: {exc.message}")
-        return SendResult("failed", f"gave up after {self.max_attempts} attempts")
+                return _failed(exc, f"{type(exc).__name__}: {exc.message}")
+        gave_up = f"gave up after {self.max_attempts} attempts"
+        return SendResult("failed", gave_up, status_code=_status_code(last_error))
 
     # ---- setup (the `loyalty telegram` CLI) -------------------------------------------------
 
@@ -233,6 +240,31 @@ class TelegramChannel:
     async def webhook_info(self) -> dict[str, Any]:
         info = await self.bot.get_webhook_info()
         return info.to_dict()
+
+
+def _status_code(error: TelegramError | None) -> int | None:
+    """The Bot API's HTTP status behind a python-telegram-bot error, where its class pins
+    it; None for no answer, and for a 5xx or 401/404, which PTB raises without the code."""
+    for kind, code in _STATUS_OF:
+        if isinstance(error, kind):
+            return code
+    return None
+
+
+# ChatMigrated and RetryAfter come from the answer's `parameters` (a 400 and a 429).
+_STATUS_OF: tuple[tuple[type[TelegramError], int], ...] = (
+    (RetryAfter, 429),
+    (Forbidden, 403),
+    (BadRequest, 400),
+    (ChatMigrated, 400),
+    (Conflict, 409),
+)
+
+
+def _failed(error: TelegramError, detail: str) -> SendResult:
+    """A send that failed for good. Never `retryable`: without an idempotency key, a
+    later attempt could show the message twice (the senders do not send it again)."""
+    return SendResult("failed", detail, status_code=_status_code(error))
 
 
 def _fate_unknown(error: TelegramError) -> bool:

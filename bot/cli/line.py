@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.line import LineApiError, LineChannel
-from bot.app import Settings
+from bot.app import Settings, line_channel
 from bot.cli import setup
 
 line_app = typer.Typer(
@@ -99,12 +99,7 @@ def _settings() -> Settings:
 
 
 def _run(settings: Settings, work: Callable[[LineChannel], Awaitable[T]]) -> T:
-    assert settings.line_channel_secret and settings.line_channel_access_token
-    channel = LineChannel(
-        channel_secret=settings.line_channel_secret.get_secret_value(),
-        access_token=settings.line_channel_access_token.get_secret_value(),
-        api_url=settings.line_api_url,
-    )
+    channel = line_channel(settings)
 
     async def session() -> T:
         await channel.start()

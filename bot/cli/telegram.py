@@ -17,7 +17,7 @@ from rich.markup import escape
 from telegram.error import TelegramError
 
 from adapters.telegram import ALLOWED_UPDATES, TelegramChannel
-from bot.app import Settings
+from bot.app import Settings, telegram_channel
 from bot.cli import setup
 from bot.i18n import LOCALES, Translator
 
@@ -108,12 +108,7 @@ def _settings() -> Settings:
 
 
 def _run(settings: Settings, work: Callable[[TelegramChannel], Awaitable[T]]) -> T:
-    assert settings.telegram_bot_token and settings.telegram_webhook_secret
-    channel = TelegramChannel(
-        token=settings.telegram_bot_token.get_secret_value(),
-        webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
-        api_url=settings.telegram_api_url,
-    )
+    channel = telegram_channel(settings)
 
     async def session() -> T:
         await channel.start()

@@ -11,12 +11,10 @@ from collections.abc import Collection
 from datetime import date, datetime, time
 from typing import Any
 
-from bot.app import Services
+from bot.app import Services, enabled_channels
 from bot.i18n import LOCALES, Translator
 from core.automations import Due, Render, Sending
 from core.programme import Programme
-
-PUSH_CHANNELS = ("telegram", "line")
 
 
 def catalog_renderer(programme: Programme) -> Render:
@@ -65,9 +63,7 @@ def value_text(t: Translator, value: Any) -> str:
 
 def push_channels(services: Services) -> Collection[str]:
     """The chat channels messages can go out on: those the settings switch on."""
-    settings = services.settings
-    on = {"telegram": settings.telegram_enabled, "line": settings.line_enabled}
-    return tuple(name for name in PUSH_CHANNELS if on[name])
+    return enabled_channels(services.settings)
 
 
 def automation_sending(services: Services, channels: Collection[str] | None = None) -> Sending:

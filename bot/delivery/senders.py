@@ -53,7 +53,7 @@ from core.outbox import (
 log = logging.getLogger(__name__)
 
 MULTICAST_LIMIT = 500
-RETRY_AFTER = timedelta(seconds=30)  # a LINE request that may not have arrived: try again
+RETRY_AFTER = timedelta(seconds=30)  # a retryable failure (SendResult.retryable): try again
 
 
 @runtime_checkable
@@ -86,8 +86,8 @@ class DeliveryWorker:
         services: Services,
         channels: Mapping[str, Channel],
         *,
-        line_batch: int = 2_000,
-        telegram_batch: int = 100,
+        multicast_batch: int = 2_000,
+        batch: int = 100,
         telegram_lanes: int = 1,
         line_messages_per_second: float | None = None,
         lease: timedelta = LEASE,
@@ -95,8 +95,8 @@ class DeliveryWorker:
     ) -> None:
         self.services = services
         self.channels = dict(channels)
-        self.limits = {"line": line_batch}
-        self.default_limit = telegram_batch
+        self.multicast_batch = multicast_batch  # rows a claim takes for multicasts (LINE)
+        self.batch = batch  # rows a claim takes for sending one by one (Telegram)
         self.lanes = max(1, telegram_lanes)
         self.pacer = Pacer(line_messages_per_second)
         self.lease = lease
@@ -153,7 +153,7 @@ class DeliveryWorker:
                 session,
                 channel=name,
                 now=services.clock.now(),
-                limit=self.limits.get(name, self.default_limit),
+                limit=self.multicast_batch if multicast else self.batch,
                 worker=self.name,
                 programme=services.programme,
                 group_size=MULTICAST_LIMIT if multicast else None,
@@ -260,7 +260,7 @@ class DeliveryWorker:
                     now=services.clock.now(),
                     in_doubt=result.status == "in_doubt",
                 )
-            elif result.status == "blocked":
+            elif result.member_unreachable:
                 mark_blocked(
                     session, delivery_id=row.id, clock=services.clock, reason=result.detail
                 )
@@ -277,10 +277,11 @@ class DeliveryWorker:
                 self._failed(session, rows, result)
 
     def _failed(self, session: Session, rows: list[OutboxRow], result: SendResult) -> None:
-        # A LINE request whose fate is unknown (no answer, 5xx) goes back to the queue with
-        # its batch key: sent again with the same retry key, it cannot arrive twice.
-        unknown = rows[0].channel == "line" and _fate_unknown(result.detail)
-        retry_at = self.services.clock.now() + RETRY_AFTER if unknown else None
+        # A failure that may pass, on a platform that dedupes on the retry key (LINE: no
+        # answer, a 5xx, a rate limit outlasting the waits — not the month's quota), goes
+        # back to the queue with its batch key: sent again with the same key, it cannot
+        # arrive twice.
+        retry_at = self.services.clock.now() + RETRY_AFTER if result.retryable else None
         mark_failed(
             session,
             delivery_ids=[row.id for row in rows],
@@ -300,17 +301,3 @@ class DeliveryWorker:
 def _kind(row: OutboxRow) -> str:
     """The `kind` label of the sends metric."""
     return "campaign" if row.campaign_id is not None else "automation"
-
-
-def _fate_unknown(detail: str) -> bool:
-    """Whether a LINE failure ("LINE <status>: <message>") may be tried again with the same
-    retry key: no answer (0), a 5xx, or a rate limit that outlasted the retries — but not
-    the month's message limit, which a retry in 30 seconds does not lift."""
-    head, _, message = detail.partition(":")
-    status = head.removeprefix("LINE ")
-    if not head.startswith("LINE ") or not status.isdigit():
-        return False
-    code = int(status)
-    if code == 429:
-        return "monthly limit" not in message.lower()
-    return code == 0 or code >= 500

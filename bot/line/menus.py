@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from adapters.line import drawable, menu_image
 from bot.app import Services
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "line"
+CHANNEL = "line"  # the channel name the menus and the linker's cursor are stored under
 # Tier menus get these accents in order (LINE green first), so each tier looks its own.
 ACCENTS = [(6, 199, 85), (134, 142, 150), (176, 141, 43), (112, 72, 232), (28, 126, 214)]
 
@@ -103,6 +103,13 @@ async def _delete_quietly(channel: LineChannel, menu_id: str) -> None:
         log.warning("could not delete LINE rich menu %s: %s", menu_id, exc)
 
 
+@runtime_checkable
+class RichMenuLinking(Protocol):
+    """A channel that shows each user a menu of their own (LINE's rich menus)."""
+
+    async def link_rich_menu_to_users(self, user_ids: Sequence[str], menu_id: str) -> None: ...
+
+
 class RichMenuLinker:
     """Links each LINE member to the rich menu of their tier, following tier changes.
 
@@ -111,7 +118,12 @@ class RichMenuLinker:
     after one with a higher id; the ones already linked in this process are skipped."""
 
     def __init__(
-        self, services: Services, channel: LineChannel, *, batch: int = 500, lookback: int = 200
+        self,
+        services: Services,
+        channel: RichMenuLinking,
+        *,
+        batch: int = 500,
+        lookback: int = 200,
     ) -> None:
         self.services = services
         self.channel = channel
@@ -177,8 +189,9 @@ class RichMenuLinker:
 
 
 def start_menu_linker(services: Services, channels: Mapping[str, Any]) -> asyncio.Task[None] | None:
-    """Run the linker in the background when the LINE channel is on."""
-    channel = channels.get(CHANNEL)
-    if channel is None or not hasattr(channel, "link_rich_menu_to_users"):
+    """Run the linker in the background when a channel links rich menus (LINE, when on)."""
+    linking = [channel for channel in channels.values() if isinstance(channel, RichMenuLinking)]
+    if not linking:
         return None
-    return asyncio.create_task(RichMenuLinker(services, channel).run(), name="line-rich-menus")
+    linker = RichMenuLinker(services, linking[0])
+    return asyncio.create_task(linker.run(), name="line-rich-menus")

@@ -2,16 +2,21 @@
 
 The dialogs run in worker threads and cannot reach the web app's own LINE client (its
 aiohttp session belongs to the app's event loop), so the preview reads the quota with a
-short-lived client of its own, built from the settings, with a short time limit.
+short-lived client of its own, from the channel factory, with a short time limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.app import Settings
+from bot.app import Settings, quota_channels
+
+if TYPE_CHECKING:
+    from adapters.line import LineChannel
 
 log = logging.getLogger(__name__)
 
@@ -31,39 +36,47 @@ class LineQuota:
         return None if self.limit is None else max(self.limit - self.used, 0)
 
 
-def read_line_quota(settings: Settings, *, timeout: float = TIMEOUT_SECONDS) -> LineQuota | None:
-    """The quota, or None when LINE is off or it could not be read in time (the preview
-    then says so and still stands). Blocks the calling thread: never call it on an event
-    loop's own thread — there it answers None at once."""
-    if not settings.line_enabled:
-        return None
+def read_message_quotas(
+    settings: Settings, *, timeout: float = TIMEOUT_SECONDS
+) -> dict[str, LineQuota | None]:
+    """This month's message quota of every channel that counts one and is on (LINE), by
+    channel name; None where it could not be read in time (the preview then says so and
+    still stands). Blocks the calling thread: never call it on an event loop's own
+    thread — there every quota is None at once."""
+    channels = quota_channels(settings, timeout=timeout)
+    if not channels:
+        return {}
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:
-        return None
+        return dict.fromkeys(channels, None)
+    return asyncio.run(_read_all(channels, timeout))
+
+
+def read_line_quota(settings: Settings, *, timeout: float = TIMEOUT_SECONDS) -> LineQuota | None:
+    """LINE's quota (the only channel that counts one), or None when LINE is off or its
+    quota could not be read in time; see `read_message_quotas`."""
+    return next(iter(read_message_quotas(settings, timeout=timeout).values()), None)
+
+
+async def _read_all(
+    channels: Mapping[str, LineChannel], timeout: float
+) -> dict[str, LineQuota | None]:
+    names = list(channels)
+    quotas = await asyncio.gather(*(_read(channels[name], timeout) for name in names))
+    return dict(zip(names, quotas, strict=True))
+
+
+async def _read(channel: LineChannel, timeout: float) -> LineQuota | None:
     try:
-        limit, used = asyncio.run(_read(settings, timeout))
+        await channel.start()
+        try:
+            limit, used = await asyncio.wait_for(channel.message_quota(), timeout)
+        finally:
+            await channel.close()
     except Exception as exc:  # the platform said no, or did not answer: the preview goes on
-        log.warning("reading LINE's message quota failed: %s", exc)
+        log.warning("reading the %s message quota failed: %s", channel.name, exc)
         return None
     return LineQuota(limit=limit, used=used)
-
-
-async def _read(settings: Settings, timeout: float) -> tuple[int | None, int]:
-    from adapters.line import LineChannel
-
-    assert settings.line_channel_secret and settings.line_channel_access_token
-    channel = LineChannel(
-        channel_secret=settings.line_channel_secret.get_secret_value(),
-        access_token=settings.line_channel_access_token.get_secret_value(),
-        api_url=settings.line_api_url,
-        request_timeout=timeout,
-        attempts=1,
-    )
-    await channel.start()
-    try:
-        return await asyncio.wait_for(channel.message_quota(), timeout)
-    finally:
-        await channel.close()

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from bot.api import build_api_router, limiter_for
-from bot.app import Services, build_channels
+from bot.app import CHANNEL_NAMES, Services, build_channels, remember_bot_username
 from bot.delivery import DeliveryWorker
 from bot.dialogs import Dialogs
 from bot.inbound import Inbox, Messenger
@@ -51,10 +51,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for channel in channels.values():
             await channel.start()
-        username = getattr(channels.get("telegram"), "username", None)
-        if username and not services.settings.telegram_bot_username:
-            # /invite's deep link needs the bot's @username: getMe told us at start.
-            services.settings.telegram_bot_username = username
+        remember_bot_username(services.settings, channels)  # for /invite's deep link
         messenger = Messenger(services, channels)
         inbox = Inbox(services, Dialogs(services), channels, messenger)
         app.state.inbox, app.state.messenger = inbox, messenger
@@ -99,7 +96,7 @@ def create_app(
         )
 
     add_metrics_route(app, services)
-    for name in ("telegram", "line"):
+    for name in CHANNEL_NAMES:  # each answers 404 while its channel is off
         _add_webhook(app, name, channels)
     settings = services.settings
     limiter = limiter_for(services.database, settings.api_rate_limit, settings.api_rate_burst)

@@ -41,12 +41,32 @@ class InboundItem:
 
 @dataclass(frozen=True)
 class SendResult:
+    """What became of a send, as facts a sender acts on. `detail` is for people (logs, a
+    delivery's reason) and is never parsed: whatever a caller needs to decide is a field."""
+
     status: SendStatus
     detail: str = ""
+    # The platform's HTTP status for the request that settled the send (LINE: 409 when a
+    # retry key was accepted before). None when no answer came, no request was needed,
+    # or the SDK does not tell (python-telegram-bot reports a 5xx without its code).
+    status_code: int | None = None
+    # The same send may be made again later, with the same `retry_key`, and may then go
+    # through: the failure may pass (no answer, a 5xx, a rate limit that outlasted our
+    # waits) and the platform dedupes on the key, so a request that did arrive is not
+    # shown twice (LINE's X-Line-Retry-Key). Never on a channel without such a key
+    # (Telegram), where a send cut off is `in_doubt` instead.
+    retryable: bool = False
+    # The month's message quota is used up (LINE): no retry goes through before it renews.
+    quota_exhausted: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status == "sent"
+
+    @property
+    def member_unreachable(self) -> bool:
+        """The member blocked or unfollowed the bot: nothing reaches them on this account."""
+        return self.status == "blocked"
 
 
 class Channel(Protocol):

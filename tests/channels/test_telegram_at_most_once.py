@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,52 +13,15 @@ import pytest
 from adapters.telegram import TelegramChannel
 from core.chat import Reply, SendResult
 from tests.fakes.fixtures import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET
-
-
-class HangingUp:
-    """A server that reads each request whole, then closes the connection unanswered:
-    the request arrived, and the client cannot know it."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.requests: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                connection.settimeout(2)
-                head = b""
-                while b"\r\n\r\n" not in head and len(head) < 65_536:
-                    chunk = connection.recv(4096)
-                    if not chunk:
-                        break
-                    head += chunk
-                if head:
-                    self.requests.append(head.split(b" ", 2)[1].decode())
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.listener.close()
-
-    def sends(self) -> int:
-        return sum(path.endswith("/sendMessage") for path in self.requests)
+from tests.fakes.unanswering import UnansweringServer
 
 
 @pytest.fixture
-def hanging_up() -> Iterator[HangingUp]:
-    server = HangingUp()
-    yield server
-    server.close()
+def hanging_up() -> Iterator[UnansweringServer]:
+    """Reads each request whole, then closes the connection unanswered: the request
+    arrived, and the client cannot know it."""
+    with UnansweringServer(hang_up=True) as server:
+        yield server
 
 
 def send(api_url: str, *, at_most_once: bool) -> tuple[SendResult, int]:
@@ -90,16 +52,20 @@ def send(api_url: str, *, at_most_once: bool) -> tuple[SendResult, int]:
 
 
 def test_a_delivery_whose_request_may_have_arrived_is_in_doubt_and_not_repeated(
-    hanging_up: HangingUp,
+    hanging_up: UnansweringServer,
 ) -> None:
     result, hooked = send(hanging_up.url, at_most_once=True)
-    assert (result.status, hooked, hanging_up.sends()) == ("in_doubt", 1, 1)
+    assert (result.status, hooked, hanging_up.requests_to("/sendMessage")) == ("in_doubt", 1, 1)
     assert "NetworkError" in result.detail
+    # No answer, and no retry key to make a second try safe: nothing says "send it again".
+    assert (result.status_code, result.retryable) == (None, False)
 
 
-def test_a_reply_is_retried_after_a_lost_connection(hanging_up: HangingUp) -> None:
+def test_a_reply_is_retried_after_a_lost_connection(hanging_up: UnansweringServer) -> None:
     result, hooked = send(hanging_up.url, at_most_once=False)
-    assert (result.status, hooked, hanging_up.sends()) == ("failed", 0, 3)  # two retries
+    sends = hanging_up.requests_to("/sendMessage")
+    assert (result.status, hooked, sends) == ("failed", 0, 3)  # the first try and two retries
+    assert (result.status_code, result.retryable) == (None, False)
 
 
 def test_a_delivery_that_never_left_is_retried() -> None:

@@ -99,7 +99,7 @@ def test_a_retry_after_longer_than_we_wait_fails_the_send_at_once(
     # An hour: had the send waited it out, with_channel's deadline would have failed it.
     fake_telegram.fail_next("sendMessage", 429, retry_after=3600)
     result = with_channel(fake_telegram, lambda ch: send(ch, 1, "hi"), max_retry_after=5)
-    assert result == SendResult("failed", "rate limited for 3600s")
+    assert result == SendResult("failed", "rate limited for 3600s", status_code=429)
     assert [call.status for call in fake_telegram.calls("sendMessage")] == [429]
 
 
@@ -113,7 +113,7 @@ def test_a_blocked_user_gives_blocked_without_retrying(fake_telegram: FakeTelegr
 def test_a_bad_request_fails_without_retrying(fake_telegram: FakeTelegramBotAPI) -> None:
     fake_telegram.fail_next("sendMessage", 400, description="Bad Request: chat not found")
     result = with_channel(fake_telegram, lambda ch: send(ch, 5, "hi"))
-    assert result == SendResult("failed", "Chat not found")
+    assert result == SendResult("failed", "Chat not found", status_code=400)
     assert len(fake_telegram.calls("sendMessage")) == 1
 
 
