@@ -52,9 +52,9 @@ def test_two_workers_answer_every_update_once_and_one_of_them_schedules(
     process = start_serve(tmp_path, port, env, "--workers", "2")
     updates = [telegram_updates.command(1000 + n, "start") for n in range(MEMBERS)]
     try:
-        # Long: on a busy machine uvicorn's supervisor kills a worker that does not answer
-        # its health check within 5 s while it is still importing, and starts another.
-        wait_until_healthy(process, port, timeout=120)
+        # On a busy machine uvicorn's supervisor kills a worker that does not answer its
+        # health check within 5 s while it is still importing, and starts another.
+        wait_until_healthy(process, port)
 
         def post(update: dict) -> int:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:

@@ -44,7 +44,15 @@ def start_serve(
     )
 
 
-def wait_until_healthy(process: subprocess.Popen[bytes], port: int, timeout: float = 30) -> None:
+# Generous: on a busy machine (the suite beside two CPU-bound processes) importing the app
+# alone takes tens of seconds, then come the migrations. A deadline, not a wait: a server
+# that is up sooner is used sooner.
+STARTUP_SECONDS = 120.0
+
+
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], port: int, timeout: float = STARTUP_SECONDS
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
